@@ -1,0 +1,90 @@
+//! Errors in the spec or the manifest, each pointing at a file and line, with a suggestion where one exists.
+
+use std::fmt;
+
+/// One problem found in an input file. Rendered as `file:line: error: message`, then an
+/// optional `help:` line, in the shape compilers use so that editors can jump to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: Option<usize>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(file: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
+        Diagnostic { file: file.into(), line, message: message.into(), help: None }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_optional_help(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: error: {}", self.file, line, self.message)?,
+            None => write!(f, "{}: error: {}", self.file, self.message)?,
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in one run. The generator collects them all before giving up, so
+/// that a maintainer fixes a manifest in one pass instead of one error per run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, diagnostic) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{diagnostic}")?;
+        }
+        write!(f, "\n{} error(s); nothing was written.", self.0.len())
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Diagnostics(vec![diagnostic])
+    }
+}
+
+/// The closest of `candidates` to `wrong`, phrased as a suggestion, when one is close
+/// enough to be a plausible typo or a camelCase/snake_case mix-up.
+pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let normalized_wrong = normalize_for_comparison(wrong);
+    candidates
+        .into_iter()
+        .map(|candidate| {
+            let exact_after_normalizing = normalize_for_comparison(candidate) == normalized_wrong;
+            let similarity = if exact_after_normalizing { 1.0 } else { strsim::jaro_winkler(wrong, candidate) };
+            (candidate, similarity)
+        })
+        .filter(|(_, similarity)| *similarity >= 0.8)
+        .max_by(|left, right| left.1.total_cmp(&right.1))
+        .map(|(candidate, _)| format!("did you mean `{candidate}`?"))
+}
+
+fn normalize_for_comparison(name: &str) -> String {
+    name.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect()
+}
+
+/// The 1-based line of a byte offset in `text`.
+pub fn line_of_offset(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|byte| *byte == b'\n').count() + 1
+}

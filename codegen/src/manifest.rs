@@ -1,0 +1,112 @@
+//! The tool manifest (`openapi/tools.toml`): which operations become tools, and how.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, did_you_mean, line_of_offset};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    #[serde(default)]
+    pub tool: Vec<Spanned<ToolEntry>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolEntry {
+    pub name: Spanned<String>,
+    pub operation: Spanned<String>,
+    pub title: String,
+    pub description: String,
+    pub scope: Spanned<String>,
+    pub annotations: Annotations,
+    /// Send progress notifications around the upstream call when the client asks for them.
+    #[serde(default)]
+    pub progress: bool,
+    /// The argument name of a body that is not an object (an array, say); default `body`.
+    pub body_argument: Option<Spanned<String>>,
+    #[serde(default)]
+    pub arguments: IndexMap<Spanned<String>, Spanned<ArgumentEntry>>,
+}
+
+/// All four are required, so every tool states every hint instead of inheriting the
+/// MCP defaults (destructive and open-world), which are wrong for reads.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Annotations {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgumentEntry {
+    pub rename: Option<Spanned<String>>,
+    pub description: Option<String>,
+    pub default: Option<toml::Value>,
+    #[serde(default)]
+    pub hidden: bool,
+    pub fixed: Option<toml::Value>,
+    pub role: Option<Spanned<Role>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The phone number a message goes out from; routes pick a provider by it.
+    Sender,
+    /// The SMS provider; the runtime chooses it when the caller leaves it out.
+    Provider,
+}
+
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub file: String,
+    pub text: String,
+    pub tools: Vec<Spanned<ToolEntry>>,
+}
+
+impl Manifest {
+    pub fn load(file: &str, text: &str) -> Result<Manifest, Diagnostics> {
+        let parsed: ManifestFile = toml::from_str(text).map_err(|error| {
+            let line = error.span().map(|span| line_of_offset(text, span.start));
+            let message = error.message().trim().to_owned();
+            let help = suggestion_for_unknown_field(&message);
+            Diagnostic::new(file, line, format!("invalid manifest: {message}")).with_optional_help(help)
+        })?;
+        Ok(Manifest { file: file.to_owned(), text: text.to_owned(), tools: parsed.tool })
+    }
+
+    pub fn line<T>(&self, spanned: &Spanned<T>) -> Option<usize> {
+        Some(line_of_offset(&self.text, spanned.span().start))
+    }
+
+    pub fn diagnostic<T>(&self, at: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(&self.file, self.line(at), message)
+    }
+}
+
+/// serde reports "unknown field `x`, expected one of `a`, `b`"; this picks the closest.
+fn suggestion_for_unknown_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (wrong, expected) = rest.split_once('`')?;
+    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    did_you_mean(wrong, candidates)
+}
+
+/// A TOML value as JSON, for defaults and fixed values.
+pub fn toml_to_json(value: &toml::Value) -> serde_json::Value {
+    match value {
+        toml::Value::String(text) => serde_json::Value::String(text.clone()),
+        toml::Value::Integer(number) => serde_json::Value::from(*number),
+        toml::Value::Float(number) => serde_json::Value::from(*number),
+        toml::Value::Boolean(flag) => serde_json::Value::Bool(*flag),
+        toml::Value::Datetime(datetime) => serde_json::Value::String(datetime.to_string()),
+        toml::Value::Array(items) => serde_json::Value::Array(items.iter().map(toml_to_json).collect()),
+        toml::Value::Table(table) => serde_json::Value::Object(table.iter().map(|(key, item)| (key.clone(), toml_to_json(item))).collect()),
+    }
+}

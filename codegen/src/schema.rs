@@ -1,0 +1,187 @@
+//! Turns OpenAPI 3.0 schemas into self-contained JSON Schema (draft 2020-12) for tool schemas.
+//!
+//! MCP clients and the LLM APIs behind them reject `$ref`, so every reference is inlined.
+//! Every constraint the spec states (pattern, enum, lengths, bounds, required) is kept,
+//! because the same schema is what the runtime validates arguments against.
+
+use serde_json::{Map, Value, json};
+
+use crate::diagnostics::Diagnostic;
+use crate::spec::Spec;
+
+/// Keywords copied as they are: they mean the same in OpenAPI 3.0 and JSON Schema 2020-12.
+const COPIED_KEYWORDS: [&str; 20] = [
+    "type",
+    "format",
+    "pattern",
+    "enum",
+    "minimum",
+    "maximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "required",
+    "description",
+    "title",
+    "default",
+    "deprecated",
+    "const",
+];
+
+/// Keywords of OpenAPI 3.0 that have no faithful JSON Schema form in a tool schema.
+const REJECTED_KEYWORDS: [(&str, &str); 3] = [
+    ("not", "`not` cannot be shown to an LLM as a usable constraint; state what is allowed instead"),
+    ("discriminator", "discriminated unions are not supported yet; use `oneOf` of distinct object shapes"),
+    ("xml", "XML bodies are not supported"),
+];
+
+pub struct Inliner<'a> {
+    spec: &'a Spec,
+    /// The references being expanded, to refuse recursive schemas instead of looping.
+    stack: Vec<String>,
+}
+
+impl<'a> Inliner<'a> {
+    pub fn new(spec: &'a Spec) -> Self {
+        Inliner { spec, stack: Vec::new() }
+    }
+
+    /// `keys` locates the schema in the YAML, for error lines.
+    pub fn inline(&mut self, schema: &Value, keys: &[&str]) -> Result<Value, Diagnostic> {
+        let Some(object) = schema.as_object() else {
+            return Err(self.spec.diagnostic(keys, "a schema must be a mapping"));
+        };
+        if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
+            return self.inline_reference(reference, keys);
+        }
+        for (keyword, reason) in REJECTED_KEYWORDS {
+            if object.contains_key(keyword) {
+                return Err(self.spec.diagnostic(keys, format!("unsupported OpenAPI construct `{keyword}`: {reason}")));
+            }
+        }
+
+        let mut out = Map::new();
+        for (keyword, value) in object {
+            match keyword.as_str() {
+                keyword if COPIED_KEYWORDS.contains(&keyword) => {
+                    out.insert(keyword.to_owned(), value.clone());
+                }
+                "example" => {
+                    out.insert("examples".to_owned(), json!([value]));
+                }
+                "items" => {
+                    out.insert("items".to_owned(), self.inline(value, &[keys, &["items"]].concat())?);
+                }
+                "properties" => {
+                    let mut properties = Map::new();
+                    for (name, property) in value.as_object().into_iter().flatten() {
+                        properties.insert(name.clone(), self.inline(property, &[keys, &["properties", name.as_str()]].concat())?);
+                    }
+                    out.insert("properties".to_owned(), Value::Object(properties));
+                }
+                "additionalProperties" => {
+                    let inlined = match value {
+                        Value::Bool(_) => value.clone(),
+                        other => self.inline(other, &[keys, &["additionalProperties"]].concat())?,
+                    };
+                    out.insert("additionalProperties".to_owned(), inlined);
+                }
+                "oneOf" | "anyOf" | "allOf" => {
+                    let mut members = Vec::new();
+                    for member in value.as_array().into_iter().flatten() {
+                        members.push(self.inline(member, &[keys, &[keyword.as_str()]].concat())?);
+                    }
+                    out.insert(keyword.clone(), Value::Array(members));
+                }
+                "exclusiveMinimum" | "exclusiveMaximum" => {
+                    // OpenAPI 3.0 writes a boolean beside minimum/maximum; 2020-12 wants the bound.
+                    if value.as_bool() == Some(true) {
+                        let bound = if keyword == "exclusiveMinimum" { "minimum" } else { "maximum" };
+                        if let Some(limit) = object.get(bound) {
+                            out.insert(keyword.clone(), limit.clone());
+                        }
+                    }
+                }
+                "nullable" | "readOnly" | "writeOnly" | "externalDocs" => {}
+                extension if extension.starts_with("x-") => {}
+                unknown => {
+                    return Err(self.spec.diagnostic(keys, format!("unsupported or unknown schema keyword `{unknown}`")));
+                }
+            }
+        }
+        if object.get("exclusiveMinimum").and_then(Value::as_bool) == Some(true) {
+            out.remove("minimum");
+        }
+        if object.get("exclusiveMaximum").and_then(Value::as_bool) == Some(true) {
+            out.remove("maximum");
+        }
+        if out.get("type").and_then(Value::as_str) == Some("array") && !out.contains_key("items") {
+            return Err(self.spec.diagnostic(keys, "an array schema needs `items`; many MCP clients reject arrays without them"));
+        }
+        collapse_single_all_of(&mut out);
+        if object.get("nullable").and_then(Value::as_bool) == Some(true) {
+            make_nullable(&mut out);
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn inline_reference(&mut self, reference: &str, keys: &[&str]) -> Result<Value, Diagnostic> {
+        if self.stack.iter().any(|open| open == reference) {
+            return Err(self.spec.diagnostic(keys, format!("`{reference}` refers to itself; recursive schemas cannot be inlined into a tool schema")));
+        }
+        let Some(target) = self.spec.resolve_reference(reference).cloned() else {
+            return Err(self.spec.diagnostic(keys, format!("`$ref: {reference}` points at nothing; only local references (#/components/...) are supported")));
+        };
+        let target_keys: Vec<String> = reference.trim_start_matches("#/").split('/').map(str::to_owned).collect();
+        let target_keys: Vec<&str> = target_keys.iter().map(String::as_str).collect();
+        self.stack.push(reference.to_owned());
+        let result = self.inline(&target, &target_keys);
+        self.stack.pop();
+        result
+    }
+}
+
+/// `allOf: [X]` is OpenAPI 3.0's way to put `nullable` or a description beside a `$ref`;
+/// merging X in keeps the schema flat, which clients render better.
+fn collapse_single_all_of(out: &mut Map<String, Value>) {
+    let single = match out.get("allOf").and_then(Value::as_array) {
+        Some(members) if members.len() == 1 => members[0].clone(),
+        _ => return,
+    };
+    out.remove("allOf");
+    if let Value::Object(member) = single {
+        for (keyword, value) in member {
+            out.entry(keyword).or_insert(value);
+        }
+    }
+}
+
+/// OpenAPI 3.0's `nullable: true`, written the 2020-12 way.
+fn make_nullable(out: &mut Map<String, Value>) {
+    match out.get("type").cloned() {
+        Some(Value::String(single)) => {
+            out.insert("type".to_owned(), json!([single, "null"]));
+        }
+        Some(Value::Array(mut several)) => {
+            if !several.contains(&json!("null")) {
+                several.push(json!("null"));
+            }
+            out.insert("type".to_owned(), Value::Array(several));
+        }
+        _ => {
+            let inner = std::mem::take(out);
+            out.insert("anyOf".to_owned(), json!([inner, {"type": "null"}]));
+            return;
+        }
+    }
+    if let Some(Value::Array(values)) = out.get_mut("enum")
+        && !values.contains(&Value::Null)
+    {
+        values.push(Value::Null);
+    }
+}

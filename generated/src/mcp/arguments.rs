@@ -1,0 +1,241 @@
+//! Checking a call's arguments against the tool's schema, and handing them to the route.
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::mcp::error::{ArgumentProblem, ToolError};
+use crate::mcp::spec::{Location, ToolSpec};
+
+/// The arguments of one call, validated, with defaults and fixed values filled in, keyed
+/// by the names the client used. The generated route reads them by wire name.
+#[derive(Debug, Clone)]
+pub struct ToolCall {
+    spec: &'static ToolSpec,
+    values: Map<String, Value>,
+}
+
+impl ToolCall {
+    /// Validates `arguments` against `validator` (compiled from the tool's input schema)
+    /// and fills in defaults and fixed values.
+    pub(crate) fn prepare(spec: &'static ToolSpec, arguments: Option<Map<String, Value>>, validator: &jsonschema::Validator, schema: &Value) -> Result<ToolCall, ToolError> {
+        let instance = Value::Object(arguments.unwrap_or_default());
+        let problems: Vec<ArgumentProblem> = validator.iter_errors(&instance).map(|error| describe(&error, schema)).collect();
+        if !problems.is_empty() {
+            return Err(ToolError::InvalidArguments { tool: spec.name, problems });
+        }
+        let Value::Object(mut values) = instance else { unreachable!("built as an object above") };
+        for argument in spec.arguments {
+            let preset = if argument.hidden { argument.fixed } else { argument.default };
+            if let Some(text) = preset
+                && (argument.hidden || !values.contains_key(argument.name) || values[argument.name].is_null())
+            {
+                let value = serde_json::from_str(text).expect("the generator writes defaults and fixed values as JSON");
+                values.insert(argument.name.to_owned(), value);
+            }
+        }
+        Ok(ToolCall { spec, values })
+    }
+
+    pub fn spec(&self) -> &'static ToolSpec {
+        self.spec
+    }
+
+    /// The value of an argument by the client's name.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name).filter(|value| !value.is_null())
+    }
+
+    pub(crate) fn set(&mut self, name: &str, value: Value) {
+        self.values.insert(name.to_owned(), value);
+    }
+
+    /// A path parameter, converted to the SDK's type.
+    pub fn path<T: DeserializeOwned>(&self, wire_name: &str) -> Result<T, ToolError> {
+        self.typed(Location::Path, wire_name)?.ok_or_else(|| self.conversion_error(wire_name, "is required".to_owned()))
+    }
+
+    /// A query parameter, converted to the SDK's type; `None` when left out.
+    pub fn query<T: DeserializeOwned>(&self, wire_name: &str) -> Result<Option<T>, ToolError> {
+        self.typed(Location::Query, wire_name)
+    }
+
+    /// The request body, assembled from the body arguments under their wire names.
+    pub fn body<T: DeserializeOwned>(&self) -> Result<T, ToolError> {
+        if let Some(whole) = self.spec.arguments.iter().find(|argument| argument.location == Location::Body) {
+            let value = self.get(whole.name).cloned().unwrap_or(Value::Null);
+            return serde_json::from_value(value).map_err(|error| self.conversion_error(whole.wire_name, error.to_string()));
+        }
+        let body: Map<String, Value> = self
+            .spec
+            .arguments
+            .iter()
+            .filter(|argument| argument.location == Location::BodyField)
+            .filter_map(|argument| self.get(argument.name).map(|value| (argument.wire_name.to_owned(), value.clone())))
+            .collect();
+        serde_json::from_value(Value::Object(body)).map_err(|error| ToolError::invalid_argument(self.spec.name, "", format!("cannot be sent: {error}"), None))
+    }
+
+    fn typed<T: DeserializeOwned>(&self, location: Location, wire_name: &str) -> Result<Option<T>, ToolError> {
+        let argument = self.spec.argument_by_wire_name(location, wire_name).expect("the generator only names arguments the tool has");
+        match self.get(argument.name) {
+            None => Ok(None),
+            Some(value) => serde_json::from_value(value.clone()).map(Some).map_err(|error| self.conversion_error(argument.name, error.to_string())),
+        }
+    }
+
+    fn conversion_error(&self, name: &str, problem: String) -> ToolError {
+        ToolError::invalid_argument(self.spec.name, name, problem, None)
+    }
+}
+
+/// Turns one schema violation into a sentence that names the argument, says what is wrong
+/// with the value the caller sent, and how to write it instead.
+fn describe(error: &jsonschema::ValidationError<'_>, schema: &Value) -> ArgumentProblem {
+    let argument = display_path(error.instance_path().as_str());
+    let value = shorten(error.instance());
+    // The schema that holds the failed keyword, for its description and examples.
+    let keyword_pointer = error.schema_path().as_str();
+    let subschema = keyword_pointer.rsplit_once('/').and_then(|(parent, _)| schema.pointer(parent)).unwrap_or(&Value::Null);
+    let example = subschema.get("examples").and_then(Value::as_array).and_then(|examples| examples.first()).map(|example| example.to_string());
+    let described = subschema.get("description").and_then(Value::as_str).map(|text| text.trim_end_matches('.').to_owned());
+    let (problem, fix) = match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default().to_owned();
+            let about = subschema.pointer(&format!("/properties/{name}/description")).and_then(Value::as_str);
+            let place = if argument.is_empty() { String::new() } else { format!(" in {argument}") };
+            return ArgumentProblem {
+                argument: name.clone(),
+                problem: format!("is missing{place}"),
+                fix: Some(match about {
+                    Some(about) => format!("add `{name}`: {}", about.trim_end_matches('.')),
+                    None => format!("add `{name}`"),
+                }),
+            };
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let known: Vec<&str> = subschema.get("properties").and_then(Value::as_object).map(|properties| properties.keys().map(String::as_str).collect()).unwrap_or_default();
+            let mut fixes = Vec::new();
+            for name in unexpected {
+                if let Some(suggestion) = closest(name, &known) {
+                    fixes.push(format!("`{name}` should probably be `{suggestion}`"));
+                }
+            }
+            let fix = if fixes.is_empty() { format!("known arguments: {}", known.join(", ")) } else { fixes.join("; ") };
+            let names = unexpected.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+            let where_ = if argument.is_empty() { String::new() } else { format!(" in {argument}") };
+            return ArgumentProblem { argument: String::new(), problem: format!("unknown argument(s) {names}{where_}"), fix: Some(fix) };
+        }
+        ValidationErrorKind::Type { kind } => {
+            let wanted = match kind {
+                TypeKind::Single(single) => single.to_string(),
+                TypeKind::Multiple(several) => several.iter().map(|kind| kind.to_string()).collect::<Vec<_>>().join(" or "),
+            };
+            let fix = match (&example, wanted.as_str()) {
+                (Some(example), _) => Some(format!("write it as a {wanted} such as {example}")),
+                (None, "string") => Some("put the value in double quotes".to_owned()),
+                _ => None,
+            };
+            (format!("is {value}, a {}, but must be a {wanted}", json_type(error.instance())), fix)
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            let expected = described.clone().unwrap_or_else(|| format!("text matching the pattern {pattern}"));
+            (format!("{value} is not in the expected format"), Some(format!("expected {}", lowercase_first(&expected))))
+        }
+        ValidationErrorKind::Enum { options } => {
+            let allowed: Vec<String> = options.as_array().into_iter().flatten().map(|option| option.to_string()).collect();
+            let wrong = error.instance().as_str().unwrap_or_default();
+            let allowed_plain: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let suggestion = closest(wrong, &allowed_plain).map(|best| format!("did you mean \"{best}\"? ")).unwrap_or_default();
+            (format!("{value} is not allowed"), Some(format!("{suggestion}use one of {}", allowed.join(", "))))
+        }
+        ValidationErrorKind::Format { format } => {
+            let how = match format.as_str() {
+                "date-time" => "an ISO 8601 date-time with a time zone, such as 2026-01-31T09:00:00Z".to_owned(),
+                "uuid" => "a UUID such as 5d0e8d03-d09f-47e5-8017-4d00cbf737f4".to_owned(),
+                "uri" => "an absolute URL such as https://example.com/photo.jpg".to_owned(),
+                other => format!("a valid {other}"),
+            };
+            (format!("{value} is not a valid {format}"), Some(format!("write {how}")))
+        }
+        ValidationErrorKind::MaxLength { limit } => (format!("is {} characters long, more than the {limit} allowed", char_count(error.instance())), Some("shorten it".to_owned())),
+        ValidationErrorKind::MinLength { limit } => (format!("is {value}, shorter than the {limit} character(s) required"), None),
+        ValidationErrorKind::MaxItems { limit } => (format!("has {} items, more than the {limit} allowed", item_count(error.instance())), Some(format!("send at most {limit}, or split the call"))),
+        ValidationErrorKind::MinItems { limit } => (format!("has {} items, fewer than the {limit} required", item_count(error.instance())), None),
+        ValidationErrorKind::Maximum { limit } => (format!("is {value}, more than the maximum {limit}"), Some(format!("use at most {limit}"))),
+        ValidationErrorKind::Minimum { limit } => (format!("is {value}, less than the minimum {limit}"), Some(format!("use at least {limit}"))),
+        _ => (error.to_string(), described.map(|text| format!("expected {}", lowercase_first(&text)))),
+    };
+    ArgumentProblem { argument, problem, fix }
+}
+
+/// `/recipients/1` -> `recipients[1]`; `/contacts/0/phone` -> `contacts[0].phone`.
+fn display_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if segment.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{segment}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&segment);
+        }
+    }
+    out
+}
+
+fn shorten(value: &Value) -> String {
+    const MAX: usize = 60;
+    let text = value.to_string();
+    if text.chars().count() <= MAX { text } else { format!("{}...", text.chars().take(MAX).collect::<String>()) }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn char_count(value: &Value) -> usize {
+    value.as_str().map(|text| text.chars().count()).unwrap_or(0)
+}
+
+fn item_count(value: &Value) -> usize {
+    value.as_array().map(Vec::len).unwrap_or(0)
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut characters = text.chars();
+    match characters.next() {
+        Some(first) => first.to_lowercase().chain(characters).collect(),
+        None => String::new(),
+    }
+}
+
+fn closest<'a>(wrong: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|candidate| (*candidate, strsim::jaro_winkler(&wrong.to_lowercase(), &candidate.to_lowercase())))
+        .filter(|(_, similarity)| *similarity >= 0.8)
+        .max_by(|left, right| left.1.total_cmp(&right.1))
+        .map(|(candidate, _)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_read_as_the_caller_wrote_them() {
+        assert_eq!(display_path(""), "");
+        assert_eq!(display_path("/recipients/1"), "recipients[1]");
+        assert_eq!(display_path("/contacts/0/phone"), "contacts[0].phone");
+    }
+}

@@ -1,0 +1,75 @@
+//! Tool failures, phrased for the LLM that made the call: what is wrong and how to fix it.
+
+use std::fmt;
+
+use crate::mcp::host::HostError;
+
+/// One thing wrong with the arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgumentProblem {
+    /// Where, as the caller wrote it: `recipients[1]`, `contacts[0].phone`; empty for the whole object.
+    pub argument: String,
+    pub problem: String,
+    pub fix: Option<String>,
+}
+
+impl fmt::Display for ArgumentProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.argument.is_empty() {
+            write!(f, "{}", self.problem)?;
+        } else {
+            write!(f, "{} {}", self.argument, self.problem)?;
+        }
+        if let Some(fix) = &self.fix {
+            write!(f, "; {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ToolError {
+    #[error("invalid arguments for {tool}, nothing was sent:\n{}", list(problems))]
+    InvalidArguments { tool: &'static str, problems: Vec<ArgumentProblem> },
+    #[error("Clerk Chat answered {status}{}: {message}. {}", reason_suffix(status), retry_advice(*retryable, *may_have_happened))]
+    Upstream { status: u16, message: String, retryable: bool, may_have_happened: bool },
+    #[error("could not reach Clerk Chat: {message}. {}", retry_advice(true, *may_have_happened))]
+    Unreachable { message: String, may_have_happened: bool },
+    #[error("Clerk Chat's answer did not match its API description: {message}. Retrying will not help; report this to the server's operator")]
+    UnexpectedAnswer { message: String },
+    #[error("{0}")]
+    Host(#[from] HostError),
+    #[error("the call was cancelled before it finished")]
+    Cancelled,
+}
+
+fn list(problems: &[ArgumentProblem]) -> String {
+    problems.iter().map(|problem| format!("- {problem}")).collect::<Vec<_>>().join("\n")
+}
+
+fn reason_suffix(status: &u16) -> String {
+    reqwest::StatusCode::from_u16(*status).ok().and_then(|code| code.canonical_reason()).map(|reason| format!(" {reason}")).unwrap_or_default()
+}
+
+fn retry_advice(retryable: bool, may_have_happened: bool) -> &'static str {
+    match (retryable, may_have_happened) {
+        (true, true) => "Retrying may help, but the request may already have taken effect: check (e.g. with get_messages) before sending again",
+        (true, false) => "Retrying after a short wait may help",
+        (false, _) => "Retrying the same call will not help; change the arguments or the account's setup",
+    }
+}
+
+impl ToolError {
+    pub fn invalid_argument(tool: &'static str, argument: impl Into<String>, problem: impl Into<String>, fix: Option<String>) -> ToolError {
+        ToolError::InvalidArguments { tool, problems: vec![ArgumentProblem { argument: argument.into(), problem: problem.into(), fix }] }
+    }
+
+    /// Whether the same call can succeed later without changes.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ToolError::Upstream { retryable, .. } => *retryable,
+            ToolError::Unreachable { .. } => true,
+            _ => false,
+        }
+    }
+}

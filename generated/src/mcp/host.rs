@@ -1,0 +1,55 @@
+//! The seam between the generated tools and the server that runs them.
+
+use rmcp::RoleServer;
+use rmcp::service::RequestContext;
+
+/// What the server provides to the tools: who is calling and with which upstream
+/// credentials, what they may do, and which SMS provider carries a send.
+pub trait Host: Send + Sync + 'static {
+    /// The SDK client type (the generated `Client`).
+    type Client: Clone + Send + Sync + 'static;
+
+    /// The upstream client for the principal of this request, carrying that principal's
+    /// own API key and no one else's.
+    fn upstream_client(&self, request: &RequestContext<RoleServer>) -> Result<Self::Client, HostError>;
+
+    /// Refuses the call when the principal lacks `scope`. The default allows everything,
+    /// for transports without OAuth (stdio).
+    fn check_scope(&self, request: &RequestContext<RoleServer>, scope: &str) -> Result<(), HostError> {
+        let _ = (request, scope);
+        Ok(())
+    }
+
+    /// Chooses the provider for a tool with a provider argument: the explicit argument
+    /// (which must be enabled), else a route for the sender, else the default. `None`
+    /// leaves the argument as the caller gave it. The default passes an explicit one through.
+    fn select_provider(&self, explicit: Option<&str>, sender: Option<&str>) -> Result<Option<ProviderSelection>, HostError> {
+        let _ = sender;
+        Ok(explicit.map(|provider| ProviderSelection { provider: provider.to_owned(), reason: "given as the `provider` argument".to_owned() }))
+    }
+
+    /// The providers to offer in tool schemas; `None` offers every provider of the spec.
+    fn enabled_providers(&self) -> Option<Vec<String>> {
+        None
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProviderSelection {
+    pub provider: String,
+    pub reason: String,
+}
+
+/// A refusal by the host. The message is shown to the MCP client, so it says what to do
+/// and never contains a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostError {
+    #[error("this session may not use this tool: it needs the OAuth scope `{scope}`; reconnect (in Claude Code: /mcp) and grant it")]
+    MissingScope { scope: String },
+    #[error("SMS provider `{provider}` is not enabled on this server; enabled providers: {}", enabled.join(", "))]
+    ProviderNotEnabled { provider: String, enabled: Vec<String> },
+    #[error("no SMS provider could be chosen: {reason}")]
+    NoProvider { reason: String },
+    #[error("{0}")]
+    Unavailable(String),
+}

@@ -1,0 +1,18 @@
+//! The MCP runtime that the generated tool routes in `tools.rs` call.
+//!
+//! A route names its SDK call and argument types; everything a route would otherwise
+//! repeat lives here: argument validation with messages an LLM can act on, defaults,
+//! provider selection, the scope check, progress, cancellation and error mapping.
+//! The server binary plugs in through [`Host`].
+
+mod arguments;
+mod error;
+mod host;
+mod server;
+mod spec;
+
+pub use arguments::ToolCall;
+pub use error::{ArgumentProblem, ToolError};
+pub use host::{Host, HostError, ProviderSelection};
+pub use server::{ToolServer, respond, route};
+pub use spec::{ArgumentSpec, Location, Role, ToolHints, ToolSpec};
