@@ -49,7 +49,8 @@ pub fn tools_file(plans: &[ToolPlan]) -> Result<String, Diagnostic> {
 
         #(#items)*
     };
-    let parsed: syn::File = syn::parse2(file).map_err(|error| Diagnostic::new("codegen", None, format!("the generated tools do not parse: {error}")))?;
+    let parsed: syn::File =
+        syn::parse2(file).map_err(|error| Diagnostic::new("codegen", None, format!("the generated tools do not parse: {error}")))?;
     Ok(prettyplease::unparse(&parsed))
 }
 
@@ -149,7 +150,7 @@ fn tool_route(plan: &ToolPlan) -> Result<TokenStream, Diagnostic> {
                 Box::pin(async move {
                     #binding = client.#client_method();
                     #(#steps)*
-                    respond(request.send().await)
+                    respond(request.send().await).await
                 })
             })
         }
@@ -158,8 +159,13 @@ fn tool_route(plan: &ToolPlan) -> Result<TokenStream, Diagnostic> {
 
 /// A type named by progenitor, made to resolve from the tools module (`types::X` lives in `super::sdk`).
 fn sdk_type(rust_type: &str) -> Result<syn::Type, Diagnostic> {
-    let qualified = if rust_type.starts_with("types ::") { format!("super :: sdk :: {rust_type}") } else { rust_type.replace("< types ::", "< super :: sdk :: types ::") };
-    syn::parse_str(&qualified).map_err(|error| Diagnostic::new("codegen", None, format!("cannot parse the SDK type `{rust_type}`: {error}")))
+    let qualified = if rust_type.starts_with("types ::") {
+        format!("super :: sdk :: {rust_type}")
+    } else {
+        rust_type.replace("< types ::", "< super :: sdk :: types ::")
+    };
+    syn::parse_str(&qualified)
+        .map_err(|error| Diagnostic::new("codegen", None, format!("cannot parse the SDK type `{rust_type}`: {error}")))
 }
 
 fn optional_json(value: Option<&serde_json::Value>) -> TokenStream {

@@ -7,7 +7,7 @@
 pub mod diagnostics;
 mod emit;
 pub mod manifest;
-mod plan;
+pub mod plan;
 mod schema;
 mod sdk;
 pub mod spec;
@@ -40,6 +40,8 @@ pub struct Generated {
     pub sdk: String,
     pub tools: String,
     pub surface: Surface,
+    /// The tools as planned: arguments, schemas and SDK calls, for tests and reports.
+    pub plans: Vec<plan::ToolPlan>,
 }
 
 pub fn generate(inputs: &Inputs) -> Result<Generated, Diagnostics> {
@@ -59,7 +61,7 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, Diagnostics> {
     let header = emit::header(&[inputs.spec_file, inputs.manifest_file]);
     let sdk_code = format!("{header}\n{}", sdk.code);
     let tools_code = format!("{header}\n{}", emit::tools_file(&plans)?);
-    Ok(Generated { sdk: sdk_code, tools: tools_code, surface: Surface::from_plans(&plans) })
+    Ok(Generated { sdk: sdk_code, tools: tools_code, surface: Surface::from_plans(&plans), plans })
 }
 
 /// A file the generator owns, with the content it should have.
@@ -94,9 +96,11 @@ pub fn run_for_workspace(root: &Path) -> Result<WorkspaceRun, WorkspaceError> {
     };
     let spec_text = read(SPEC_PATH)?;
     let manifest_text = read(MANIFEST_PATH)?;
-    let generated = generate(&Inputs { spec_file: SPEC_PATH, spec_text: &spec_text, manifest_file: MANIFEST_PATH, manifest_text: &manifest_text })?;
+    let generated =
+        generate(&Inputs { spec_file: SPEC_PATH, spec_text: &spec_text, manifest_file: MANIFEST_PATH, manifest_text: &manifest_text })?;
     // A missing or unreadable old surface counts as empty: every tool is then "added".
-    let old_surface: Surface = std::fs::read_to_string(root.join(SURFACE_PATH)).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
+    let old_surface: Surface =
+        std::fs::read_to_string(root.join(SURFACE_PATH)).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
     let report = surface::compare(&old_surface, &generated.surface);
     let files = vec![
         OwnedFile { path: SDK_PATH, content: generated.sdk },

@@ -137,7 +137,9 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
         let matching: Vec<usize> = wire_arguments
             .iter()
             .enumerate()
-            .filter(|(_, wire)| wire.wire_name == wanted_name && wanted_location.is_none_or(|location| location == location_word(wire.location)))
+            .filter(|(_, wire)| {
+                wire.wire_name == wanted_name && wanted_location.is_none_or(|location| location == location_word(wire.location))
+            })
             .map(|(index, _)| index)
             .collect();
         match matching.as_slice() {
@@ -146,15 +148,25 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
                 let known: Vec<String> = wire_arguments.iter().map(|wire| wire.wire_name.clone()).collect();
                 problems.push(
                     manifest
-                        .diagnostic(key, format!("tool `{}`: operation `{operation_id}` has no argument `{}`", tool.name.get_ref(), key.get_ref()))
-                        .with_optional_help(did_you_mean(wanted_name, known.iter().map(String::as_str)).or_else(|| Some(format!("its arguments are: {}", known.join(", "))))),
+                        .diagnostic(
+                            key,
+                            format!("tool `{}`: operation `{operation_id}` has no argument `{}`", tool.name.get_ref(), key.get_ref()),
+                        )
+                        .with_optional_help(
+                            did_you_mean(wanted_name, known.iter().map(String::as_str))
+                                .or_else(|| Some(format!("its arguments are: {}", known.join(", ")))),
+                        ),
                 );
             }
             several => {
-                let places: Vec<String> = several.iter().map(|index| format!("`{}:{}`", location_word(wire_arguments[*index].location), wanted_name)).collect();
+                let places: Vec<String> =
+                    several.iter().map(|index| format!("`{}:{}`", location_word(wire_arguments[*index].location), wanted_name)).collect();
                 problems.push(
                     manifest
-                        .diagnostic(key, format!("tool `{}`: `{wanted_name}` is ambiguous in operation `{operation_id}`", tool.name.get_ref()))
+                        .diagnostic(
+                            key,
+                            format!("tool `{}`: `{wanted_name}` is ambiguous in operation `{operation_id}`", tool.name.get_ref()),
+                        )
                         .with_help(format!("qualify the key with its location: {}", places.join(" or "))),
                 );
             }
@@ -176,20 +188,33 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
                 .unwrap_or_else(|| manifest.diagnostic(&tool.name, message))
         };
         if !is_valid_argument_name(&name) {
-            problems.push(at_entry(format!("tool `{}`: argument name `{name}` must be 1 to 64 characters of A-Z, a-z, 0-9 and `_`, not starting with a digit", tool.name.get_ref())));
+            problems.push(at_entry(format!(
+                "tool `{}`: argument name `{name}` must be 1 to 64 characters of A-Z, a-z, 0-9 and `_`, not starting with a digit",
+                tool.name.get_ref()
+            )));
         }
         let fixed = entry.fixed.as_ref().map(toml_to_json);
         if fixed.is_some() && !entry.hidden {
-            problems.push(at_entry(format!("tool `{}`: argument `{name}` has a fixed value but is not hidden", tool.name.get_ref())).with_help("add `hidden = true`, or use `default` to let callers override it"));
+            problems.push(
+                at_entry(format!("tool `{}`: argument `{name}` has a fixed value but is not hidden", tool.name.get_ref()))
+                    .with_help("add `hidden = true`, or use `default` to let callers override it"),
+            );
         }
         if entry.hidden && fixed.is_none() && wire.required {
-            problems.push(at_entry(format!("tool `{}`: argument `{name}` is required by the operation, so hiding it needs a `fixed` value", tool.name.get_ref())));
+            problems.push(at_entry(format!(
+                "tool `{}`: argument `{name}` is required by the operation, so hiding it needs a `fixed` value",
+                tool.name.get_ref()
+            )));
         }
         let default = entry.default.as_ref().map(toml_to_json).or_else(|| wire.schema.get("default").cloned());
         let role = entry.role.as_ref().map(|role| *role.get_ref());
         if let Some(role) = role {
             if let Some(other) = roles_seen.insert(role, name.clone()) {
-                problems.push(at_entry(format!("tool `{}`: both `{other}` and `{name}` have role `{}`; a tool has at most one of each role", tool.name.get_ref(), role_word(role))));
+                problems.push(at_entry(format!(
+                    "tool `{}`: both `{other}` and `{name}` have role `{}`; a tool has at most one of each role",
+                    tool.name.get_ref(),
+                    role_word(role)
+                )));
             }
             if role == Role::Provider && !schema_is_string(&wire.schema) {
                 problems.push(at_entry(format!("tool `{}`: the provider argument `{name}` must be a string", tool.name.get_ref())));
@@ -201,7 +226,13 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
                 match builder_setters.and_then(|setters| setters.get(&setter_name)) {
                     Some(rust_type) => Some((setter_name, rust_type.clone())),
                     None => {
-                        problems.push(spec.diagnostic(&operation_keys, format!("progenitor's builder `{builder_name}` has no setter `{setter_name}` for parameter `{}`", wire.wire_name)));
+                        problems.push(spec.diagnostic(
+                            &operation_keys,
+                            format!(
+                                "progenitor's builder `{builder_name}` has no setter `{setter_name}` for parameter `{}`",
+                                wire.wire_name
+                            ),
+                        ));
                         None
                     }
                 }
@@ -234,13 +265,24 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
         if let Some(other) = names.insert(&argument.name, argument) {
             problems.push(
                 manifest
-                    .diagnostic(&tool.name, format!(
-                        "tool `{}`: argument `{}` comes from both {} `{}` and {} `{}`",
-                        tool.name.get_ref(), argument.name, location_phrase(other.location), other.wire_name, location_phrase(argument.location), argument.wire_name
-                    ))
+                    .diagnostic(
+                        &tool.name,
+                        format!(
+                            "tool `{}`: argument `{}` comes from both {} `{}` and {} `{}`",
+                            tool.name.get_ref(),
+                            argument.name,
+                            location_phrase(other.location),
+                            other.wire_name,
+                            location_phrase(argument.location),
+                            argument.wire_name
+                        ),
+                    )
                     .with_help(format!(
                         "rename one, e.g. arguments.\"{}:{}\" = {{ rename = \"{}_{}\" }}",
-                        location_word(argument.location), argument.wire_name, location_word(argument.location), argument.name
+                        location_word(argument.location),
+                        argument.wire_name,
+                        location_word(argument.location),
+                        argument.name
                     )),
             );
         }
@@ -248,7 +290,9 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
 
     let client_method = operation_id.to_snake_case();
     if !sdk.client_methods.contains(&client_method) {
-        problems.push(spec.diagnostic(&operation_keys, format!("progenitor's client has no method `{client_method}` for operation `{operation_id}`")));
+        problems.push(
+            spec.diagnostic(&operation_keys, format!("progenitor's client has no method `{client_method}` for operation `{operation_id}`")),
+        );
     }
     let body_type = if operation.body.is_some() {
         match builder_setters.and_then(|setters| setters.get("body")) {
@@ -316,9 +360,15 @@ fn wire_arguments(operation: &Operation, tool: &ToolEntry, inliner: &mut Inliner
         let properties = schema.get("properties").and_then(Value::as_object).filter(|properties| !properties.is_empty());
         match properties {
             Some(properties) if schema.get("type").and_then(Value::as_str) == Some("object") => {
-                let required: BTreeSet<&str> = schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+                let required: BTreeSet<&str> =
+                    schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
                 for (name, property) in properties {
-                    found.push(WireArgument { wire_name: name.clone(), location: ArgumentLocation::BodyField, required: required.contains(name.as_str()), schema: property.clone() });
+                    found.push(WireArgument {
+                        wire_name: name.clone(),
+                        location: ArgumentLocation::BodyField,
+                        required: required.contains(name.as_str()),
+                        schema: property.clone(),
+                    });
                 }
             }
             _ => {

@@ -132,10 +132,15 @@ impl<'a> Inliner<'a> {
 
     fn inline_reference(&mut self, reference: &str, keys: &[&str]) -> Result<Value, Diagnostic> {
         if self.stack.iter().any(|open| open == reference) {
-            return Err(self.spec.diagnostic(keys, format!("`{reference}` refers to itself; recursive schemas cannot be inlined into a tool schema")));
+            return Err(self
+                .spec
+                .diagnostic(keys, format!("`{reference}` refers to itself; recursive schemas cannot be inlined into a tool schema")));
         }
         let Some(target) = self.spec.resolve_reference(reference).cloned() else {
-            return Err(self.spec.diagnostic(keys, format!("`$ref: {reference}` points at nothing; only local references (#/components/...) are supported")));
+            return Err(self.spec.diagnostic(
+                keys,
+                format!("`$ref: {reference}` points at nothing; only local references (#/components/...) are supported"),
+            ));
         };
         let target_keys: Vec<String> = reference.trim_start_matches("#/").split('/').map(str::to_owned).collect();
         let target_keys: Vec<&str> = target_keys.iter().map(String::as_str).collect();

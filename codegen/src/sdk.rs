@@ -31,7 +31,8 @@ pub fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
             Diagnostic::new(&spec.file, None, format!("progenitor cannot generate an SDK from this spec: {reason}"))
         })?
         .map_err(|error| Diagnostic::new(&spec.file, None, format!("progenitor cannot generate an SDK from this spec: {error}")))?;
-    let file: syn::File = syn::parse2(tokens).map_err(|error| Diagnostic::new(&spec.file, None, format!("progenitor produced code that does not parse: {error}")))?;
+    let file: syn::File = syn::parse2(tokens)
+        .map_err(|error| Diagnostic::new(&spec.file, None, format!("progenitor produced code that does not parse: {error}")))?;
     let (setters, client_methods) = introspect(&file);
     Ok(GeneratedSdk { code: prettyplease::unparse(&file), setters, client_methods })
 }

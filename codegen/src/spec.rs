@@ -99,7 +99,10 @@ impl Spec {
         match value.get("$ref").and_then(Value::as_str) {
             None => Ok(value),
             Some(reference) => self.resolve_reference(reference).ok_or_else(|| {
-                self.diagnostic(keys, format!("`$ref: {reference}` points at nothing; only local references (#/components/...) are supported"))
+                self.diagnostic(
+                    keys,
+                    format!("`$ref: {reference}` points at nothing; only local references (#/components/...) are supported"),
+                )
             }),
         }
     }
@@ -110,7 +113,10 @@ impl Spec {
         let paths = self.tree.get("paths").and_then(Value::as_object).cloned().unwrap_or_default();
         for (path, item) in &paths {
             if item.get("$ref").is_some() {
-                problems.push(self.diagnostic(&["paths", path], format!("path item `{path}` is a `$ref`, which progenitor does not support; write it inline")));
+                problems.push(self.diagnostic(
+                    &["paths", path],
+                    format!("path item `{path}` is a `$ref`, which progenitor does not support; write it inline"),
+                ));
                 continue;
             }
             let shared_parameters = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -135,13 +141,22 @@ impl Spec {
         if problems.is_empty() { Ok(operations) } else { Err(Diagnostics(problems)) }
     }
 
-    fn extract_operation(&self, path: &str, method: &str, operation: &Value, shared_parameters: &[Value]) -> Result<Operation, Vec<Diagnostic>> {
+    fn extract_operation(
+        &self,
+        path: &str,
+        method: &str,
+        operation: &Value,
+        shared_parameters: &[Value],
+    ) -> Result<Operation, Vec<Diagnostic>> {
         let keys = ["paths", path, method];
         let mut problems = Vec::new();
         let id = match operation.get("operationId").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
             None => {
-                problems.push(self.diagnostic(&keys, format!("`{method} {path}` has no operationId")).with_help("progenitor names SDK methods after operationId; add one"));
+                problems.push(
+                    self.diagnostic(&keys, format!("`{method} {path}` has no operationId"))
+                        .with_help("progenitor names SDK methods after operationId; add one"),
+                );
                 String::new()
             }
         };
@@ -198,7 +213,10 @@ impl Spec {
             Some("query") => ParameterLocation::Query,
             Some(other) => {
                 return Err(self
-                    .diagnostic(&parameter_keys, format!("parameter `{name}` is in `{other}`; tools support only path and query parameters"))
+                    .diagnostic(
+                        &parameter_keys,
+                        format!("parameter `{name}` is in `{other}`; tools support only path and query parameters"),
+                    )
                     .with_help("send headers from the SDK client (as the apiKey header is), not per operation"));
             }
             None => return Err(self.diagnostic(&parameter_keys, format!("parameter `{name}` has no `in`"))),
@@ -206,7 +224,10 @@ impl Spec {
         if let Some(style) = parameter.get("style").and_then(Value::as_str) {
             let default_style = if location == ParameterLocation::Path { "simple" } else { "form" };
             if style != default_style {
-                return Err(self.diagnostic(&parameter_keys, format!("parameter `{name}` uses style `{style}`; progenitor supports only `{default_style}` here")));
+                return Err(self.diagnostic(
+                    &parameter_keys,
+                    format!("parameter `{name}` uses style `{style}`; progenitor supports only `{default_style}` here"),
+                ));
             }
         }
         if parameter.get("content").is_some() {
@@ -232,13 +253,13 @@ impl Spec {
         if media_types.len() != 1 || media_types[0] != "application/json" {
             let listed = media_types.iter().map(|media| format!("`{media}`")).collect::<Vec<_>>().join(", ");
             return Err(self
-                .diagnostic(&body_keys, format!("the request body has media types [{listed}]; tools support exactly one, `application/json`"))
+                .diagnostic(
+                    &body_keys,
+                    format!("the request body has media types [{listed}]; tools support exactly one, `application/json`"),
+                )
                 .with_help("progenitor accepts a single media type per body"));
         }
-        content["application/json"]
-            .get("schema")
-            .cloned()
-            .ok_or_else(|| self.diagnostic(&body_keys, "the JSON request body has no schema"))
+        content["application/json"].get("schema").cloned().ok_or_else(|| self.diagnostic(&body_keys, "the JSON request body has no schema"))
     }
 
     fn extract_success(&self, operation: &Value, keys: &[&str]) -> Result<Value, Diagnostic> {
@@ -253,10 +274,9 @@ impl Spec {
         let (status, raw) = successes[0];
         let status_keys: Vec<&str> = response_keys.iter().copied().chain([status.as_str()]).collect();
         let response = self.resolve(raw, &status_keys)?;
-        response
-            .pointer("/content/application~1json/schema")
-            .cloned()
-            .ok_or_else(|| self.diagnostic(&status_keys, format!("success response {status} has no `application/json` schema; tools return JSON objects")))
+        response.pointer("/content/application~1json/schema").cloned().ok_or_else(|| {
+            self.diagnostic(&status_keys, format!("success response {status} has no `application/json` schema; tools return JSON objects"))
+        })
     }
 
     fn check_error_responses(&self, operation: &Value, keys: &[&str]) -> Result<(), Diagnostic> {
@@ -271,7 +291,10 @@ impl Spec {
         }
         if schemas.len() > 1 {
             return Err(self
-                .diagnostic(&[keys, &["responses"]].concat(), "the error responses use different schemas; progenitor accepts one error type per operation")
+                .diagnostic(
+                    &[keys, &["responses"]].concat(),
+                    "the error responses use different schemas; progenitor accepts one error type per operation",
+                )
                 .with_help("point every error status at the same schema, such as #/components/schemas/ErrorResponse"));
         }
         Ok(())
@@ -299,7 +322,8 @@ pub fn find_line(text: &str, keys: &[&str]) -> Option<usize> {
             }
             let content = trimmed.trim_start_matches("- ");
             let matches = if key.contains(": ") {
-                content == *key || content == format!("{}: \"{}\"", key.split(": ").next().unwrap_or(""), key.split(": ").nth(1).unwrap_or(""))
+                content == *key
+                    || content == format!("{}: \"{}\"", key.split(": ").next().unwrap_or(""), key.split(": ").nth(1).unwrap_or(""))
             } else {
                 content.starts_with(&format!("{key}:")) || content.starts_with(&quoted)
             };

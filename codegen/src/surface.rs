@@ -46,7 +46,15 @@ impl Surface {
                     .iter()
                     .filter(|argument| !argument.hidden)
                     .map(|argument| {
-                        let values = argument.schema.get("enum").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
+                        let values = argument
+                            .schema
+                            .get("enum")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect();
                         (argument.name.clone(), ArgumentSurface { kind: short_type(&argument.schema), required: argument.required, values })
                     })
                     .collect();
@@ -136,10 +144,14 @@ pub fn compare(old: &Surface, new: &Surface) -> SurfaceReport {
         }
         let hints = |tool: &ToolSurface| (tool.read_only, tool.destructive, tool.idempotent, tool.open_world);
         if hints(old_tool) != hints(new_tool) {
-            push(false, format!(
-                "tool `{name}`: annotations changed from (read_only, destructive, idempotent, open_world) = {:?} to {:?}",
-                hints(old_tool), hints(new_tool)
-            ));
+            push(
+                false,
+                format!(
+                    "tool `{name}`: annotations changed from (read_only, destructive, idempotent, open_world) = {:?} to {:?}",
+                    hints(old_tool),
+                    hints(new_tool)
+                ),
+            );
         }
         for (argument, old_argument) in &old_tool.arguments {
             let Some(new_argument) = new_tool.arguments.get(argument) else {
@@ -158,7 +170,11 @@ pub fn compare(old: &Surface, new: &Surface) -> SurfaceReport {
             if !new_argument.values.is_empty() {
                 let dropped: Vec<&String> = old_argument.values.iter().filter(|value| !new_argument.values.contains(value)).collect();
                 if !dropped.is_empty() || old_argument.values.is_empty() {
-                    let dropped_text = if old_argument.values.is_empty() { "became an enum".to_owned() } else { format!("dropped enum value(s) {}", quoted_list(&dropped)) };
+                    let dropped_text = if old_argument.values.is_empty() {
+                        "became an enum".to_owned()
+                    } else {
+                        format!("dropped enum value(s) {}", quoted_list(&dropped))
+                    };
                     push(true, format!("tool `{name}`: argument `{argument}` {dropped_text}"));
                 }
                 let added: Vec<&String> = new_argument.values.iter().filter(|value| !old_argument.values.contains(value)).collect();

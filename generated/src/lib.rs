@@ -19,6 +19,7 @@ extern crate self as clerk_chat;
 
 mod client;
 #[allow(clippy::all, clippy::pedantic, unused_imports, unused_qualifications, missing_docs)]
+#[rustfmt::skip]
 mod sdk;
 
 pub use client::{ApiKey, ClientBuildError, ClientOptions, DEFAULT_BASE_URL, InvalidApiKey};
@@ -28,4 +29,5 @@ pub use sdk::*;
 pub mod mcp;
 #[cfg(feature = "mcp")]
 #[allow(clippy::all, unused_imports)]
+#[rustfmt::skip]
 pub mod tools;

@@ -340,7 +340,7 @@ where
                 let mut request = client.send_message();
                 request = request
                     .body(call.body::<super::sdk::types::SendMessageRequest>()?);
-                respond(request.send().await)
+                respond(request.send().await).await
             })
         },
     )
@@ -684,7 +684,7 @@ where
                 if let Some(value) = call.query::<::std::num::NonZeroU32>("page")? {
                     request = request.page(value);
                 }
-                respond(request.send().await)
+                respond(request.send().await).await
             })
         },
     )
@@ -891,7 +891,7 @@ where
                 let mut request = client.create_contact();
                 request = request
                     .body(call.body::<super::sdk::types::CreateContactRequest>()?);
-                respond(request.send().await)
+                respond(request.send().await).await
             })
         },
     )
@@ -1118,7 +1118,7 @@ where
                     .id(call.path::<super::sdk::types::UpdateContactId>("id")?);
                 request = request
                     .body(call.body::<super::sdk::types::UpdateContactRequest>()?);
-                respond(request.send().await)
+                respond(request.send().await).await
             })
         },
     )
@@ -1271,7 +1271,7 @@ where
                 let mut request = client.delete_contact();
                 request = request
                     .id(call.path::<super::sdk::types::DeleteContactId>("id")?);
-                respond(request.send().await)
+                respond(request.send().await).await
             })
         },
     )
@@ -1459,7 +1459,7 @@ where
                 let mut request = client.create_contacts_batch();
                 request = request
                     .body(call.body::<super::sdk::types::CreateContactsBatchRequest>()?);
-                respond(request.send().await)
+                respond(request.send().await).await
             })
         },
     )
@@ -1498,15 +1498,6 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
             role: None,
         },
         ArgumentSpec {
-            name: "media_urls",
-            wire_name: "mediaUrls",
-            location: Location::BodyField,
-            hidden: false,
-            default: Some("[]"),
-            fixed: None,
-            role: None,
-        },
-        ArgumentSpec {
             name: "body",
             wire_name: "body",
             location: Location::BodyField,
@@ -1516,13 +1507,13 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
             role: None,
         },
         ArgumentSpec {
-            name: "provider",
-            wire_name: "provider",
+            name: "media_urls",
+            wire_name: "mediaUrls",
             location: Location::BodyField,
             hidden: false,
-            default: None,
+            default: Some("[]"),
             fixed: None,
-            role: Some(Role::Provider),
+            role: None,
         },
         ArgumentSpec {
             name: "name",
@@ -1542,6 +1533,15 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
             fixed: None,
             role: None,
         },
+        ArgumentSpec {
+            name: "provider",
+            wire_name: "provider",
+            location: Location::BodyField,
+            hidden: false,
+            default: None,
+            fixed: None,
+            role: Some(Role::Provider),
+        },
     ],
     input_schema: r#"{
   "type": "object",
@@ -1560,6 +1560,12 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
       "minLength": 1,
       "maxLength": 200
     },
+    "body": {
+      "type": "string",
+      "description": "The message text sent to every contact. Up to 160 GSM-7 characters (70 with emoji) fit one billed segment.",
+      "minLength": 1,
+      "maxLength": 1600
+    },
     "media_urls": {
       "type": "array",
       "description": "Public http(s) URLs of media to attach to every message (MMS). Leave out for plain SMS.",
@@ -1576,11 +1582,15 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
       },
       "default": []
     },
-    "body": {
+    "name": {
       "type": "string",
-      "description": "The message text sent to every contact. Up to 160 GSM-7 characters (70 with emoji) fit one billed segment.",
-      "minLength": 1,
-      "maxLength": 1600
+      "description": "A name for the campaign, shown in Clerk Chat.",
+      "maxLength": 200
+    },
+    "timestamp": {
+      "type": "string",
+      "format": "date-time",
+      "description": "When to send, as an ISO 8601 date-time such as 2026-12-01T15:00:00Z. Leave out to send now."
     },
     "provider": {
       "type": "string",
@@ -1596,16 +1606,6 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
         "webex",
         "rcs"
       ]
-    },
-    "name": {
-      "type": "string",
-      "description": "A name for the campaign, shown in Clerk Chat.",
-      "maxLength": 200
-    },
-    "timestamp": {
-      "type": "string",
-      "format": "date-time",
-      "description": "When to send, as an ISO 8601 date-time such as 2026-12-01T15:00:00Z. Leave out to send now."
     }
   },
   "required": [
@@ -1759,7 +1759,7 @@ where
                                 super::sdk::types::CreateAndTriggerCampaignRequest,
                             >()?,
                     );
-                respond(request.send().await)
+                respond(request.send().await).await
             })
         },
     )
@@ -1955,7 +1955,7 @@ where
                 {
                     request = request.query(value);
                 }
-                respond(request.send().await)
+                respond(request.send().await).await
             })
         },
     )
@@ -2093,7 +2093,7 @@ where
                 let mut request = client.add_clerk_chat_user();
                 request = request
                     .body(call.body::<super::sdk::types::AddClerkChatUserRequest>()?);
-                respond(request.send().await)
+                respond(request.send().await).await
             })
         },
     )
@@ -2224,7 +2224,7 @@ where
                 {
                     request = request.emails(value);
                 }
-                respond(request.send().await)
+                respond(request.send().await).await
             })
         },
     )

@@ -18,8 +18,15 @@ pub struct ToolCall {
 impl ToolCall {
     /// Validates `arguments` against `validator` (compiled from the tool's input schema)
     /// and fills in defaults and fixed values.
-    pub(crate) fn prepare(spec: &'static ToolSpec, arguments: Option<Map<String, Value>>, validator: &jsonschema::Validator, schema: &Value) -> Result<ToolCall, ToolError> {
-        let instance = Value::Object(arguments.unwrap_or_default());
+    pub(crate) fn prepare(
+        spec: &'static ToolSpec,
+        arguments: Option<Map<String, Value>>,
+        validator: &jsonschema::Validator,
+        schema: &Value,
+    ) -> Result<ToolCall, ToolError> {
+        let mut arguments = arguments.unwrap_or_default();
+        drop_nulls_meaning_absent(&mut arguments, schema);
+        let instance = Value::Object(arguments);
         let problems: Vec<ArgumentProblem> = validator.iter_errors(&instance).map(|error| describe(&error, schema)).collect();
         if !problems.is_empty() {
             return Err(ToolError::InvalidArguments { tool: spec.name, problems });
@@ -71,21 +78,47 @@ impl ToolCall {
             .arguments
             .iter()
             .filter(|argument| argument.location == Location::BodyField)
-            .filter_map(|argument| self.get(argument.name).map(|value| (argument.wire_name.to_owned(), value.clone())))
+            .filter_map(|argument| self.values.get(argument.name).map(|value| (argument.wire_name.to_owned(), value.clone())))
             .collect();
-        serde_json::from_value(Value::Object(body)).map_err(|error| ToolError::invalid_argument(self.spec.name, "", format!("cannot be sent: {error}"), None))
+        serde_json::from_value(Value::Object(body))
+            .map_err(|error| ToolError::invalid_argument(self.spec.name, "", format!("cannot be sent: {error}"), None))
     }
 
     fn typed<T: DeserializeOwned>(&self, location: Location, wire_name: &str) -> Result<Option<T>, ToolError> {
         let argument = self.spec.argument_by_wire_name(location, wire_name).expect("the generator only names arguments the tool has");
         match self.get(argument.name) {
             None => Ok(None),
-            Some(value) => serde_json::from_value(value.clone()).map(Some).map_err(|error| self.conversion_error(argument.name, error.to_string())),
+            Some(value) => {
+                serde_json::from_value(value.clone()).map(Some).map_err(|error| self.conversion_error(argument.name, error.to_string()))
+            }
         }
     }
 
     fn conversion_error(&self, name: &str, problem: String) -> ToolError {
         ToolError::invalid_argument(self.spec.name, name, problem, None)
+    }
+}
+
+/// Many MCP clients send `null` for an optional argument the model left out. Where the
+/// argument does not accept `null`, that can only mean "not given", so it is dropped
+/// instead of failing the call.
+fn drop_nulls_meaning_absent(arguments: &mut Map<String, Value>, schema: &Value) {
+    let required: Vec<&str> = schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    arguments.retain(|name, value| {
+        if !value.is_null() || required.contains(&name.as_str()) {
+            return true;
+        }
+        schema.pointer(&format!("/properties/{name}")).is_some_and(accepts_null)
+    });
+}
+
+fn accepts_null(schema: &Value) -> bool {
+    match schema.get("type") {
+        Some(Value::String(kind)) => kind == "null",
+        Some(Value::Array(kinds)) => kinds.iter().any(|kind| kind == "null"),
+        _ => ["anyOf", "oneOf"]
+            .iter()
+            .any(|keyword| schema.get(*keyword).and_then(Value::as_array).is_some_and(|members| members.iter().any(accepts_null))),
     }
 }
 
@@ -97,7 +130,8 @@ fn describe(error: &jsonschema::ValidationError<'_>, schema: &Value) -> Argument
     // The schema that holds the failed keyword, for its description and examples.
     let keyword_pointer = error.schema_path().as_str();
     let subschema = keyword_pointer.rsplit_once('/').and_then(|(parent, _)| schema.pointer(parent)).unwrap_or(&Value::Null);
-    let example = subschema.get("examples").and_then(Value::as_array).and_then(|examples| examples.first()).map(|example| example.to_string());
+    let example =
+        subschema.get("examples").and_then(Value::as_array).and_then(|examples| examples.first()).map(|example| example.to_string());
     let described = subschema.get("description").and_then(Value::as_str).map(|text| text.trim_end_matches('.').to_owned());
     let (problem, fix) = match error.kind() {
         ValidationErrorKind::Required { property } => {
@@ -114,7 +148,11 @@ fn describe(error: &jsonschema::ValidationError<'_>, schema: &Value) -> Argument
             };
         }
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let known: Vec<&str> = subschema.get("properties").and_then(Value::as_object).map(|properties| properties.keys().map(String::as_str).collect()).unwrap_or_default();
+            let known: Vec<&str> = subschema
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|properties| properties.keys().map(String::as_str).collect())
+                .unwrap_or_default();
             let mut fixes = Vec::new();
             for name in unexpected {
                 if let Some(suggestion) = closest(name, &known) {
@@ -132,7 +170,7 @@ fn describe(error: &jsonschema::ValidationError<'_>, schema: &Value) -> Argument
                 TypeKind::Multiple(several) => several.iter().map(|kind| kind.to_string()).collect::<Vec<_>>().join(" or "),
             };
             let fix = match (&example, wanted.as_str()) {
-                (Some(example), _) => Some(format!("write it as a {wanted} such as {example}")),
+                (Some(example), _) => Some(format!("write it like {example}")),
                 (None, "string") => Some("put the value in double quotes".to_owned()),
                 _ => None,
             };
@@ -158,12 +196,23 @@ fn describe(error: &jsonschema::ValidationError<'_>, schema: &Value) -> Argument
             };
             (format!("{value} is not a valid {format}"), Some(format!("write {how}")))
         }
-        ValidationErrorKind::MaxLength { limit } => (format!("is {} characters long, more than the {limit} allowed", char_count(error.instance())), Some("shorten it".to_owned())),
+        ValidationErrorKind::MaxLength { limit } => {
+            (format!("is {} characters long, more than the {limit} allowed", char_count(error.instance())), Some("shorten it".to_owned()))
+        }
         ValidationErrorKind::MinLength { limit } => (format!("is {value}, shorter than the {limit} character(s) required"), None),
-        ValidationErrorKind::MaxItems { limit } => (format!("has {} items, more than the {limit} allowed", item_count(error.instance())), Some(format!("send at most {limit}, or split the call"))),
-        ValidationErrorKind::MinItems { limit } => (format!("has {} items, fewer than the {limit} required", item_count(error.instance())), None),
-        ValidationErrorKind::Maximum { limit } => (format!("is {value}, more than the maximum {limit}"), Some(format!("use at most {limit}"))),
-        ValidationErrorKind::Minimum { limit } => (format!("is {value}, less than the minimum {limit}"), Some(format!("use at least {limit}"))),
+        ValidationErrorKind::MaxItems { limit } => (
+            format!("has {} items, more than the {limit} allowed", item_count(error.instance())),
+            Some(format!("send at most {limit}, or split the call")),
+        ),
+        ValidationErrorKind::MinItems { limit } => {
+            (format!("has {} items, fewer than the {limit} required", item_count(error.instance())), None)
+        }
+        ValidationErrorKind::Maximum { limit } => {
+            (format!("is {value}, more than the maximum {limit}"), Some(format!("use at most {limit}")))
+        }
+        ValidationErrorKind::Minimum { limit } => {
+            (format!("is {value}, less than the minimum {limit}"), Some(format!("use at least {limit}")))
+        }
         _ => (error.to_string(), described.map(|text| format!("expected {}", lowercase_first(&text)))),
     };
     ArgumentProblem { argument, problem, fix }
@@ -237,5 +286,83 @@ mod tests {
         assert_eq!(display_path(""), "");
         assert_eq!(display_path("/recipients/1"), "recipients[1]");
         assert_eq!(display_path("/contacts/0/phone"), "contacts[0].phone");
+    }
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::mcp::spec::ToolSpec;
+    use crate::tools::{CREATE_CAMPAIGN, CREATE_CONTACTS_BATCH, GET_MESSAGES, SEND_MESSAGE};
+
+    fn prepare(spec: &'static ToolSpec, arguments: Value) -> Result<ToolCall, ToolError> {
+        let schema = Value::Object(spec.input_schema());
+        let validator =
+            jsonschema::options().with_draft(jsonschema::Draft::Draft202012).should_validate_formats(true).build(&schema).unwrap();
+        ToolCall::prepare(spec, arguments.as_object().cloned(), &validator, &schema)
+    }
+
+    fn message(spec: &'static ToolSpec, arguments: Value) -> String {
+        prepare(spec, arguments).expect_err("these arguments are invalid").to_string()
+    }
+
+    #[test]
+    fn a_bad_recipient_is_named_with_its_index_and_the_fix() {
+        let text = message(&SEND_MESSAGE, json!({"sender": "+15551234567", "recipients": ["+15559876543", "+1 555"], "body": "hi"}));
+        assert!(text.contains("recipients[1] \"+1 555\" is not in the expected format"), "{text}");
+        assert!(text.contains("E.164 format, such as +15551234567"), "{text}");
+        assert!(text.contains("nothing was sent"), "{text}");
+    }
+
+    #[test]
+    fn a_phone_number_sent_as_a_json_number_says_to_quote_it() {
+        let text = message(&SEND_MESSAGE, json!({"sender": 15551234567_u64, "recipients": ["+15559876543"], "body": "hi"}));
+        assert!(text.contains("sender is 15551234567, a number, but must be a string; write it like \"+15551234567\""), "{text}");
+    }
+
+    #[test]
+    fn missing_and_unknown_arguments_are_all_reported_at_once() {
+        let text = message(&SEND_MESSAGE, json!({"sender": "+15551234567", "recipient": ["+15559876543"]}));
+        assert!(text.contains("recipients is missing"), "{text}");
+        assert!(text.contains("body is missing"), "{text}");
+        assert!(text.contains("`recipient` should probably be `recipients`"), "{text}");
+    }
+
+    #[test]
+    fn limits_and_enums_say_what_is_allowed() {
+        let text = message(&GET_MESSAGES, json!({"limit": 51, "start": "yesterday"}));
+        assert!(text.contains("limit is 51, more than the maximum 50; use at most 50"), "{text}");
+        assert!(text.contains("start \"yesterday\" is not a valid date-time"), "{text}");
+        let text = message(&CREATE_CAMPAIGN, json!({"sender": "+15551234567", "list_name": "vip", "body": "hi", "provider": "twillio"}));
+        assert!(text.contains("provider \"twillio\" is not allowed; did you mean \"twilio\"?"), "{text}");
+    }
+
+    #[test]
+    fn nested_problems_name_the_entry() {
+        let text = message(&CREATE_CONTACTS_BATCH, json!({"contacts": [{"name": "A"}, {"phone": "555-0100"}]}));
+        assert!(text.contains("contacts[1].phone \"555-0100\""), "{text}");
+        let text = message(&CREATE_CONTACTS_BATCH, json!({"contacts": []}));
+        assert!(text.contains("contacts has 0 items, fewer than the 1 required"), "{text}");
+    }
+
+    #[test]
+    fn defaults_fill_in_and_null_means_left_out() {
+        let call = prepare(
+            &SEND_MESSAGE,
+            json!({"sender": "+15551234567", "recipients": ["+15559876543"], "body": "hi", "media_urls": null, "sent_by_name": null}),
+        )
+        .unwrap();
+        assert_eq!(call.get("media_urls"), Some(&json!([])));
+        assert_eq!(call.get("sent_by_name"), None);
+        let body: crate::types::SendMessageRequest = call.body().unwrap();
+        assert_eq!(
+            serde_json::to_value(body).unwrap(),
+            json!({"sender": "+15551234567", "recipients": ["+15559876543"], "body": "hi", "mediaUrls": []})
+        );
+        let call = prepare(&GET_MESSAGES, json!({})).unwrap();
+        assert_eq!(call.query::<std::num::NonZeroU32>("limit").unwrap().map(|limit| limit.get()), Some(50));
+        assert_eq!(call.query::<std::num::NonZeroU32>("page").unwrap().map(|page| page.get()), Some(1));
     }
 }

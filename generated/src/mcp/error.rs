@@ -35,7 +35,9 @@ pub enum ToolError {
     Upstream { status: u16, message: String, retryable: bool, may_have_happened: bool },
     #[error("could not reach Clerk Chat: {message}. {}", retry_advice(true, *may_have_happened))]
     Unreachable { message: String, may_have_happened: bool },
-    #[error("Clerk Chat's answer did not match its API description: {message}. Retrying will not help; report this to the server's operator")]
+    #[error(
+        "Clerk Chat's answer did not match its API description: {message}. Retrying will not help; report this to the server's operator"
+    )]
     UnexpectedAnswer { message: String },
     #[error("{0}")]
     Host(#[from] HostError),
@@ -48,12 +50,18 @@ fn list(problems: &[ArgumentProblem]) -> String {
 }
 
 fn reason_suffix(status: &u16) -> String {
-    reqwest::StatusCode::from_u16(*status).ok().and_then(|code| code.canonical_reason()).map(|reason| format!(" {reason}")).unwrap_or_default()
+    reqwest::StatusCode::from_u16(*status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+        .map(|reason| format!(" {reason}"))
+        .unwrap_or_default()
 }
 
 fn retry_advice(retryable: bool, may_have_happened: bool) -> &'static str {
     match (retryable, may_have_happened) {
-        (true, true) => "Retrying may help, but the request may already have taken effect: check (e.g. with get_messages) before sending again",
+        (true, true) => {
+            "Retrying may help, but the request may already have taken effect: check (e.g. with get_messages) before sending again"
+        }
         (true, false) => "Retrying after a short wait may help",
         (false, _) => "Retrying the same call will not help; change the arguments or the account's setup",
     }

@@ -25,7 +25,8 @@ pub trait Host: Send + Sync + 'static {
     /// leaves the argument as the caller gave it. The default passes an explicit one through.
     fn select_provider(&self, explicit: Option<&str>, sender: Option<&str>) -> Result<Option<ProviderSelection>, HostError> {
         let _ = sender;
-        Ok(explicit.map(|provider| ProviderSelection { provider: provider.to_owned(), reason: "given as the `provider` argument".to_owned() }))
+        Ok(explicit
+            .map(|provider| ProviderSelection { provider: provider.to_owned(), reason: "given as the `provider` argument".to_owned() }))
     }
 
     /// The providers to offer in tool schemas; `None` offers every provider of the spec.

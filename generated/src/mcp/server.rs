@@ -8,8 +8,8 @@ use std::sync::Arc;
 use progenitor_client::{Error as SdkError, ResponseValue};
 use rmcp::handler::server::tool::{ToolCallContext, ToolRoute, ToolRouter};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -54,7 +54,13 @@ impl<H: Host> Clone for ToolServer<H> {
 impl<H: Host> ToolServer<H> {
     /// `router` and `specs` are the generated `tool_router()` and `TOOLS`. `info` names the
     /// server to clients; set it explicitly, rmcp's default names rmcp itself.
-    pub fn new(host: H, mut router: ToolRouter<ToolServer<H>>, specs: &[&'static ToolSpec], info: Implementation, instructions: Option<String>) -> ToolServer<H> {
+    pub fn new(
+        host: H,
+        mut router: ToolRouter<ToolServer<H>>,
+        specs: &[&'static ToolSpec],
+        info: Implementation,
+        instructions: Option<String>,
+    ) -> ToolServer<H> {
         let enabled_providers = host.enabled_providers();
         let mut prepared = HashMap::new();
         for spec in specs {
@@ -85,7 +91,13 @@ impl<H: Host> ToolServer<H> {
         &self.inner.tools
     }
 
-    async fn execute(&self, spec: &'static ToolSpec, arguments: Option<JsonObject>, request: &RequestContext<RoleServer>, operation: &RouteOperation<H::Client>) -> Result<Value, ToolError> {
+    async fn execute(
+        &self,
+        spec: &'static ToolSpec,
+        arguments: Option<JsonObject>,
+        request: &RequestContext<RoleServer>,
+        operation: &RouteOperation<H::Client>,
+    ) -> Result<Value, ToolError> {
         let host = &self.inner.host;
         host.check_scope(request, spec.scope)?;
         let prepared = self.inner.prepared.get(spec.name).expect("every routed tool was prepared in ToolServer::new");
@@ -94,7 +106,11 @@ impl<H: Host> ToolServer<H> {
             None => None,
             Some(provider_argument) => {
                 let explicit = call.get(provider_argument.name).and_then(Value::as_str).map(str::to_owned);
-                let sender = spec.argument_with_role(Role::Sender).and_then(|sender| call.get(sender.name)).and_then(Value::as_str).map(str::to_owned);
+                let sender = spec
+                    .argument_with_role(Role::Sender)
+                    .and_then(|sender| call.get(sender.name))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
                 let selection = host.select_provider(explicit.as_deref(), sender.as_deref())?;
                 if let Some(selection) = &selection {
                     call.set(provider_argument.name, Value::String(selection.provider.clone()));
@@ -105,7 +121,9 @@ impl<H: Host> ToolServer<H> {
         let client = host.upstream_client(request)?;
         let progress_token = if spec.progress { request.meta.get_progress_token() } else { None };
         if let Some(token) = &progress_token {
-            let note = ProgressNotificationParam::new(token.clone(), 0.0).with_total(1.0).with_message(format!("sending {} to Clerk Chat", spec.name));
+            let note = ProgressNotificationParam::new(token.clone(), 0.0)
+                .with_total(1.0)
+                .with_message(format!("sending {} to Clerk Chat", spec.name));
             // A client that went away cannot be told; the call itself goes on.
             let _ = request.peer.notify_progress(note).await;
         }
@@ -151,8 +169,15 @@ fn into_result(spec: &ToolSpec, outcome: Result<Value, ToolError>) -> CallToolRe
         Ok(value) => CallToolResult::structured(value),
         Err(error) => {
             match &error {
-                ToolError::InvalidArguments { .. } | ToolError::Cancelled => tracing::debug!(tool = spec.name, "tool call refused: {error}"),
-                _ => tracing::warn!(tool = spec.name, operation = spec.operation, retryable = error.is_retryable(), "tool call failed: {error}"),
+                ToolError::InvalidArguments { .. } | ToolError::Cancelled => {
+                    tracing::debug!(tool = spec.name, "tool call refused: {error}")
+                }
+                _ => tracing::warn!(
+                    tool = spec.name,
+                    operation = spec.operation,
+                    retryable = error.is_retryable(),
+                    "tool call failed: {error}"
+                ),
             }
             CallToolResult::error(vec![ContentBlock::text(error.to_string())])
         }
@@ -161,14 +186,18 @@ fn into_result(spec: &ToolSpec, outcome: Result<Value, ToolError>) -> CallToolRe
 
 /// Maps the SDK's answer to the tool's result: the body as JSON, or a [`ToolError`] that
 /// carries the status, Clerk Chat's message and whether a retry can help.
-pub fn respond<T: Serialize, E: Serialize + std::fmt::Debug>(answer: Result<ResponseValue<T>, SdkError<E>>) -> Result<Value, ToolError> {
+pub async fn respond<T: Serialize, E: Serialize + std::fmt::Debug>(
+    answer: Result<ResponseValue<T>, SdkError<E>>,
+) -> Result<Value, ToolError> {
     match answer {
-        Ok(response) => serde_json::to_value(response.into_inner()).map_err(|error| ToolError::UnexpectedAnswer { message: error.to_string() }),
-        Err(error) => Err(upstream_error(error)),
+        Ok(response) => {
+            serde_json::to_value(response.into_inner()).map_err(|error| ToolError::UnexpectedAnswer { message: error.to_string() })
+        }
+        Err(error) => Err(upstream_error(error).await),
     }
 }
 
-fn upstream_error<E: Serialize + std::fmt::Debug>(error: SdkError<E>) -> ToolError {
+async fn upstream_error<E: Serialize + std::fmt::Debug>(error: SdkError<E>) -> ToolError {
     match error {
         SdkError::ErrorResponse(response) => {
             let status = response.status().as_u16();
@@ -176,8 +205,15 @@ fn upstream_error<E: Serialize + std::fmt::Debug>(error: SdkError<E>) -> ToolErr
             ToolError::Upstream { status, message: upstream_message(&body), retryable: retryable_status(status), may_have_happened: false }
         }
         SdkError::UnexpectedResponse(response) => {
+            // A status the spec does not list (a proxy's 502, say): its body may still explain.
             let status = response.status().as_u16();
-            ToolError::Upstream { status, message: "no error details were given".to_owned(), retryable: retryable_status(status), may_have_happened: false }
+            let text = response.text().await.unwrap_or_default();
+            let message = match serde_json::from_str::<Value>(&text) {
+                Ok(body) => upstream_message(&body),
+                Err(_) if !text.trim().is_empty() => text.trim().chars().take(200).collect(),
+                Err(_) => "no error details were given".to_owned(),
+            };
+            ToolError::Upstream { status, message, retryable: retryable_status(status), may_have_happened: false }
         }
         SdkError::CommunicationError(error) => {
             // Only a failure to connect proves the request never left.
@@ -193,7 +229,9 @@ fn upstream_error<E: Serialize + std::fmt::Debug>(error: SdkError<E>) -> ToolErr
         }
         SdkError::InvalidRequest(message) => ToolError::invalid_argument("request", "", format!("cannot be built: {message}"), None),
         SdkError::InvalidResponsePayload(_, error) => ToolError::UnexpectedAnswer { message: error.to_string() },
-        SdkError::ResponseBodyError(error) => ToolError::Unreachable { message: format!("the answer was cut off ({})", without_url(&error)), may_have_happened: true },
+        SdkError::ResponseBodyError(error) => {
+            ToolError::Unreachable { message: format!("the answer was cut off ({})", without_url(&error)), may_have_happened: true }
+        }
         other => ToolError::UnexpectedAnswer { message: other.to_string() },
     }
 }
@@ -215,7 +253,11 @@ fn retryable_status(status: u16) -> bool {
 fn upstream_message(body: &Value) -> String {
     match body.get("message") {
         Some(Value::String(message)) if !message.is_empty() => message.clone(),
-        Some(Value::Array(messages)) if !messages.is_empty() => messages.iter().map(|message| message.as_str().map(str::to_owned).unwrap_or_else(|| message.to_string())).collect::<Vec<_>>().join("; "),
+        Some(Value::Array(messages)) if !messages.is_empty() => messages
+            .iter()
+            .map(|message| message.as_str().map(str::to_owned).unwrap_or_else(|| message.to_string()))
+            .collect::<Vec<_>>()
+            .join("; "),
         _ => body.get("error").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| "no error details were given".to_owned()),
     }
 }
@@ -223,7 +265,11 @@ fn upstream_message(body: &Value) -> String {
 fn narrow_enum(schema: &mut JsonObject, argument: &str, enabled: &[String]) {
     let Some(Value::Object(property)) = schema.get_mut("properties").and_then(|properties| properties.get_mut(argument)) else { return };
     let allowed: Vec<Value> = match property.get("enum").and_then(Value::as_array) {
-        Some(values) => values.iter().filter(|value| value.as_str().is_some_and(|name| enabled.iter().any(|enabled| enabled == name))).cloned().collect(),
+        Some(values) => values
+            .iter()
+            .filter(|value| value.as_str().is_some_and(|name| enabled.iter().any(|enabled| enabled == name)))
+            .cloned()
+            .collect(),
         None => enabled.iter().cloned().map(Value::String).collect(),
     };
     property.insert("enum".to_owned(), Value::Array(allowed));
@@ -238,7 +284,11 @@ impl<H: Host> ServerHandler for ToolServer<H> {
         config
     }
 
-    async fn list_tools(&self, _request: Option<PaginatedRequestParams>, _context: RequestContext<RoleServer>) -> Result<ListToolsResult, ErrorData> {
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
         Ok(ListToolsResult::with_all_items(self.inner.tools.clone()))
     }
 
@@ -276,7 +326,8 @@ mod tests {
 
     #[test]
     fn narrowing_keeps_only_enabled_providers_in_spec_order() {
-        let mut schema = json!({"properties": {"provider": {"type": "string", "enum": ["twilio", "bandwidth", "telnyx"]}}}).as_object().unwrap().clone();
+        let mut schema =
+            json!({"properties": {"provider": {"type": "string", "enum": ["twilio", "bandwidth", "telnyx"]}}}).as_object().unwrap().clone();
         narrow_enum(&mut schema, "provider", &["telnyx".to_owned(), "twilio".to_owned(), "unknown".to_owned()]);
         assert_eq!(schema["properties"]["provider"]["enum"], json!(["twilio", "telnyx"]));
     }

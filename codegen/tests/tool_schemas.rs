@@ -1,0 +1,154 @@
+//! Proves that the tool schemas keep every constraint the spec states, and contain nothing
+//! a strict MCP client rejects. The spec is read here independently of the generator's inliner.
+
+use clerk_codegen::plan::ArgumentLocation;
+use clerk_codegen::{Inputs, MANIFEST_PATH, SPEC_PATH, generate, workspace_root};
+use serde_json::{Value, json};
+
+const CONSTRAINTS: [&str; 12] = [
+    "pattern",
+    "format",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "multipleOf",
+    "const",
+    "required",
+];
+
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => resolve(spec, spec.pointer(reference.trim_start_matches('#')).expect("references resolve")),
+        None => schema,
+    }
+}
+
+/// Every constraint of `source` (an OpenAPI 3.0 schema) is in `tool` (the tool's JSON Schema).
+fn assert_kept(spec: &Value, source: &Value, tool: &Value, at: &str) {
+    let source = resolve(spec, source);
+    if let Some(members) = source.get("allOf").and_then(Value::as_array)
+        && members.len() == 1
+    {
+        // OpenAPI 3.0's way to put `nullable` beside a `$ref`: the outer keywords apply too.
+        let mut merged = resolve(spec, &members[0]).as_object().cloned().unwrap_or_default();
+        merged
+            .extend(source.as_object().unwrap().iter().filter(|(key, _)| *key != "allOf").map(|(key, value)| (key.clone(), value.clone())));
+        return assert_kept(spec, &Value::Object(merged), tool, at);
+    }
+    for keyword in CONSTRAINTS {
+        if let Some(expected) = source.get(keyword) {
+            assert_eq!(tool.get(keyword), Some(expected), "{at}: `{keyword}` lost or changed");
+        }
+    }
+    if let Some(expected) = source.get("enum").and_then(Value::as_array) {
+        let found: Vec<&Value> =
+            tool["enum"].as_array().unwrap_or_else(|| panic!("{at}: `enum` lost")).iter().filter(|value| !value.is_null()).collect();
+        assert_eq!(found, expected.iter().collect::<Vec<_>>(), "{at}: enum values changed");
+    }
+    if let Some(kind) = source.get("type") {
+        let nullable = source.get("nullable") == Some(&json!(true));
+        let expected = if nullable { json!([kind, "null"]) } else { kind.clone() };
+        assert_eq!(tool.get("type"), Some(&expected), "{at}: type changed");
+    }
+    if let Some(properties) = source.get("properties").and_then(Value::as_object) {
+        for (name, property) in properties {
+            assert_kept(spec, property, &tool["properties"][name], &format!("{at}.{name}"));
+        }
+    }
+    if let Some(items) = source.get("items") {
+        assert_kept(spec, items, &tool["items"], &format!("{at}[]"));
+    }
+    for keyword in ["oneOf", "anyOf"] {
+        if let Some(members) = source.get(keyword).and_then(Value::as_array) {
+            for (index, member) in members.iter().enumerate() {
+                assert_kept(spec, member, &tool[keyword][index], &format!("{at}/{keyword}/{index}"));
+            }
+        }
+    }
+}
+
+fn assert_self_contained(schema: &Value, at: &str) {
+    match schema {
+        Value::Object(object) => {
+            assert!(!object.contains_key("$ref"), "{at}: unresolved $ref");
+            assert!(!object.contains_key("nullable"), "{at}: OpenAPI-only `nullable` left in");
+            for (key, value) in object {
+                assert_self_contained(value, &format!("{at}/{key}"));
+            }
+        }
+        Value::Array(items) => items.iter().enumerate().for_each(|(index, item)| assert_self_contained(item, &format!("{at}/{index}"))),
+        _ => {}
+    }
+}
+
+#[test]
+fn tool_schemas_keep_every_constraint_of_the_spec() {
+    let root = workspace_root();
+    let spec_text = std::fs::read_to_string(root.join(SPEC_PATH)).unwrap();
+    let manifest_text = std::fs::read_to_string(root.join(MANIFEST_PATH)).unwrap();
+    let generated =
+        generate(&Inputs { spec_file: SPEC_PATH, spec_text: &spec_text, manifest_file: MANIFEST_PATH, manifest_text: &manifest_text })
+            .unwrap();
+    let spec: Value = serde_yaml::from_str(&spec_text).unwrap();
+    let mut checked_arguments = 0;
+    for plan in &generated.plans {
+        let input = &plan.input_schema;
+        assert_eq!(input["type"], "object", "{}: the input schema's root must be an object", plan.name);
+        assert_eq!(plan.output_schema["type"], "object", "{}: the output schema's root must be an object", plan.name);
+        assert_self_contained(input, &plan.name);
+        assert_self_contained(&plan.output_schema, &format!("{} output", plan.name));
+        let operation = &spec["paths"][&plan.path][&plan.method];
+        let path_item = &spec["paths"][&plan.path];
+        for argument in plan.arguments.iter().filter(|argument| !argument.hidden) {
+            let source = match argument.location {
+                ArgumentLocation::Path | ArgumentLocation::Query => {
+                    let mut parameters = path_item["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .chain(operation["parameters"].as_array().into_iter().flatten());
+                    let parameter =
+                        parameters.rfind(|parameter| parameter["name"] == argument.wire_name.as_str()).expect("the parameter exists");
+                    parameter["schema"].clone()
+                }
+                ArgumentLocation::BodyField => {
+                    let body = resolve(&spec, &operation["requestBody"]["content"]["application/json"]["schema"]);
+                    body["properties"][&argument.wire_name].clone()
+                }
+                ArgumentLocation::Body => operation["requestBody"]["content"]["application/json"]["schema"].clone(),
+            };
+            let tool_schema = &input["properties"][&argument.name];
+            assert_kept(&spec, &source, tool_schema, &format!("{}.{}", plan.name, argument.name));
+            let required_in_tool = input["required"].as_array().is_some_and(|required| required.contains(&json!(argument.name)));
+            assert_eq!(required_in_tool, argument.required, "{}.{}: required flag", plan.name, argument.name);
+            checked_arguments += 1;
+        }
+        let success = operation["responses"].as_object().unwrap().iter().find(|(status, _)| status.starts_with('2')).unwrap().1;
+        assert_kept(&spec, &success["content"]["application/json"]["schema"], &plan.output_schema, &format!("{} output", plan.name));
+    }
+    let listed: usize = generated.surface.tools.values().map(|tool| tool.arguments.len()).sum();
+    assert_eq!(checked_arguments, listed, "every listed argument is checked");
+    assert!(listed > 30, "the manifest lost arguments: only {listed}");
+}
+
+#[test]
+fn the_e164_pattern_reaches_every_phone_argument() {
+    let root = workspace_root();
+    let spec_text = std::fs::read_to_string(root.join(SPEC_PATH)).unwrap();
+    let manifest_text = std::fs::read_to_string(root.join(MANIFEST_PATH)).unwrap();
+    let generated =
+        generate(&Inputs { spec_file: SPEC_PATH, spec_text: &spec_text, manifest_file: MANIFEST_PATH, manifest_text: &manifest_text })
+            .unwrap();
+    let e164 = json!("^\\+[1-9][0-9]{1,14}$");
+    let send = generated.plans.iter().find(|plan| plan.name == "send_message").unwrap();
+    assert_eq!(send.input_schema["properties"]["sender"]["pattern"], e164);
+    assert_eq!(send.input_schema["properties"]["recipients"]["items"]["pattern"], e164);
+    let batch = generated.plans.iter().find(|plan| plan.name == "create_contacts_batch").unwrap();
+    assert_eq!(batch.input_schema["properties"]["contacts"]["items"]["properties"]["phone"]["pattern"], e164);
+    let messages = generated.plans.iter().find(|plan| plan.name == "get_messages").unwrap();
+    assert_eq!(messages.input_schema["properties"]["limit"]["maximum"], json!(50));
+}
