@@ -165,3 +165,20 @@ fn every_error_is_reported_in_one_run() {
     assert!(report.contains("tool name `bad name`"), "{report}");
     assert!(report.contains("2 error(s)"), "{report}");
 }
+
+#[test]
+fn surface_report_marks_breaking_changes() {
+    let before = run(COVERAGE_SPEC, COVERAGE_MANIFEST).unwrap().surface;
+    let spec = COVERAGE_SPEC.replace("enum: [summary, full]", "enum: [summary, brief]").replace("      required: [id, name, source]", "      required: [id, name, source, note]");
+    let manifest = COVERAGE_MANIFEST
+        .replace("arguments.thingId = { rename = \"thing_id\" }", "arguments.thingId = { rename = \"id\" }")
+        .replace("scope = \"things:read\"", "scope = \"things:read-all\"")
+        .replace("arguments.color = { default = \"blue\" }\n", "")
+        + "\n[[tool]]\nname = \"get_thing_again\"\noperation = \"getThing\"\ntitle = \"t\"\nscope = \"s\"\ndescription = \"d\"\nannotations = { read_only = true, destructive = false, idempotent = true, open_world = true }\n";
+    let after = run(&spec, &manifest).unwrap_or_else(|error| panic!("{error}")).surface;
+    let report = clerk_codegen::surface::compare(&before, &after);
+    assert!(report.has_breaking());
+    insta::assert_snapshot!(report.to_string());
+    assert!(!clerk_codegen::surface::compare(&after, &after).has_breaking());
+    assert_eq!(clerk_codegen::surface::compare(&after, &after).to_string(), "MCP tool surface: unchanged.\n");
+}
