@@ -10,6 +10,18 @@
 //! let client = clerk_chat::Client::with_api_key(clerk_chat::DEFAULT_BASE_URL, &key)?;
 //! let page = client.find_messages().limit(std::num::NonZeroU32::new(10).unwrap()).send().await?;
 //! println!("{} messages", page.total);
+//! let sent = client
+//!     .send_message()
+//!     .body(
+//!         clerk_chat::types::SendMessageRequest::builder()
+//!             .sender("+15551234567")
+//!             .recipients(vec!["+15559876543".parse()?])
+//!             .body("Your appointment is confirmed")
+//!             .media_urls(vec![]),
+//!     )
+//!     .send()
+//!     .await?;
+//! println!("message {} is {:?}", sent.data.id, sent.data.status);
 //! # Ok(()) }
 //! ```
 
