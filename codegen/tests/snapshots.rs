@@ -169,7 +169,9 @@ fn every_error_is_reported_in_one_run() {
 #[test]
 fn surface_report_marks_breaking_changes() {
     let before = run(COVERAGE_SPEC, COVERAGE_MANIFEST).unwrap().surface;
-    let spec = COVERAGE_SPEC.replace("enum: [summary, full]", "enum: [summary, brief]").replace("      required: [id, name, source]", "      required: [id, name, source, note]");
+    let spec = COVERAGE_SPEC
+        .replace("enum: [summary, full]", "enum: [summary, brief]")
+        .replace("      required: [id, name, source]", "      required: [id, name, source, note]");
     let manifest = COVERAGE_MANIFEST
         .replace("arguments.thingId = { rename = \"thing_id\" }", "arguments.thingId = { rename = \"id\" }")
         .replace("scope = \"things:read\"", "scope = \"things:read-all\"")

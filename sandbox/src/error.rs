@@ -1,0 +1,54 @@
+//! The sandbox's error answers, in the shape Clerk Chat's NestJS server uses:
+//! `{"statusCode": 422, "message": [...], "error": "Unprocessable Entity"}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed JSON body: {0}")]
+    MalformedJson(String),
+    #[error("missing or invalid apiKey header")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("invalid request: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+    #[error("too many requests")]
+    RateLimited,
+    #[error("storage failure: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(vec![message.into()])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            ApiError::MalformedJson(detail) => (StatusCode::BAD_REQUEST, json!(format!("the body is not valid JSON: {detail}"))),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, json!("Unauthorized: send a valid API key in the apiKey header")),
+            ApiError::NotFound(what) => (StatusCode::NOT_FOUND, json!(what)),
+            ApiError::Invalid(problems) => (StatusCode::UNPROCESSABLE_ENTITY, json!(problems)),
+            ApiError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, json!("Too many requests for this team; retry after a second")),
+            ApiError::Storage(error) => {
+                tracing::error!("storage failure: {error}");
+                (StatusCode::INTERNAL_SERVER_ERROR, json!("Internal server error"))
+            }
+        };
+        let body = json!({
+            "statusCode": status.as_u16(),
+            "message": message,
+            "error": status.canonical_reason().unwrap_or("Error"),
+        });
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

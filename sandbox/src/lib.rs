@@ -1,0 +1,153 @@
+//! clerk-sandbox: a local implementation of the Clerk Chat public API on SQLite.
+//!
+//! It answers every operation of `openapi/clerk-chat.yaml` with the same paths, `apiKey`
+//! header, envelopes, status codes and validation as the real API, and sends no SMS: messages
+//! move through `sending`, `sent` and `delivered` on a timer, per simulated provider.
+
+mod error;
+mod providers;
+mod routes;
+mod segments;
+mod store;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+pub use providers::FAILING_NUMBER;
+pub use segments::{Encoding, measure, segments};
+pub use store::{SeededInbox, TeamSeed};
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// The SQLite database file; created, migrated and seeded on first start.
+    pub database: PathBuf,
+    /// Where to listen; port 0 picks a free one.
+    pub bind: SocketAddr,
+    /// How long a message stays `sending`, and then `sent` (times each provider's factor).
+    pub delivery_delay: Duration,
+    /// Requests a second per team before 429 (bursts of twice that); 0 turns limiting off.
+    pub rate_limit_per_second: u32,
+}
+
+impl SandboxConfig {
+    pub fn new(database: impl Into<PathBuf>) -> SandboxConfig {
+        SandboxConfig {
+            database: database.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            delivery_delay: Duration::from_secs(2),
+            rate_limit_per_second: 100,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot open the sandbox database {path}: {source}")]
+    Database { path: PathBuf, source: sqlx::Error },
+    #[error("cannot listen on {address}: {source}")]
+    Bind { address: SocketAddr, source: std::io::Error },
+    #[error("sandbox storage failure: {0}")]
+    Storage(#[from] sqlx::Error),
+}
+
+/// A running sandbox. Dropping it does not stop it; call [`Sandbox::shutdown`].
+pub struct Sandbox {
+    base_url: String,
+    store: store::Store,
+    seeded: Option<TeamSeed>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        if let Some(parent) = config.database.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|error| SandboxError::Database { path: config.database.clone(), source: sqlx::Error::Io(error) })?;
+        }
+        let store = store::Store::open(&config.database)
+            .await
+            .map_err(|source| SandboxError::Database { path: config.database.clone(), source })?;
+        let seeded = if store.team_count().await? == 0 { Some(store.create_team("Demo team").await?) } else { None };
+        let listener =
+            tokio::net::TcpListener::bind(config.bind).await.map_err(|source| SandboxError::Bind { address: config.bind, source })?;
+        let address = listener.local_addr().map_err(|source| SandboxError::Bind { address: config.bind, source })?;
+        let scheduler = Arc::new(Notify::new());
+        let state = routes::AppState {
+            store: store.clone(),
+            delivery_delay: config.delivery_delay,
+            limiter: Arc::new(routes::RateLimiter::new(config.rate_limit_per_second)),
+            scheduler: Arc::clone(&scheduler),
+        };
+        let (stop, stopped) = watch::channel(false);
+        let mut server_stopped = stopped.clone();
+        let app = routes::router(state);
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = server_stopped.wait_for(|stop| *stop).await;
+            };
+            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                tracing::error!("the sandbox server stopped: {error}");
+            }
+        });
+        let campaigns = tokio::spawn(run_campaign_scheduler(store.clone(), config.delivery_delay, scheduler, stopped));
+        Ok(Sandbox { base_url: format!("http://{address}"), store, seeded, stop, tasks: vec![server, campaigns] })
+    }
+
+    /// Where the API is, e.g. `http://127.0.0.1:8788`; paths start with `/public`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The demo team made on first start, with its API key; `None` on later starts.
+    pub fn seeded_team(&self) -> Option<&TeamSeed> {
+        self.seeded.as_ref()
+    }
+
+    /// A new team with its own key, inboxes and contacts, isolated from every other team.
+    pub async fn create_team(&self, name: &str) -> Result<TeamSeed, SandboxError> {
+        Ok(self.store.create_team(name).await?)
+    }
+
+    /// Stops serving, lets requests in flight finish, and closes the database.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.store.close().await;
+    }
+}
+
+/// Sends scheduled campaigns when they are due: on start (so a campaign due while the sandbox
+/// was down goes out then), when one is scheduled, and at the next due time.
+async fn run_campaign_scheduler(store: store::Store, delivery_delay: Duration, wake: Arc<Notify>, mut stopped: watch::Receiver<bool>) {
+    const IDLE_RECHECK: Duration = Duration::from_secs(1);
+    loop {
+        match store.due_campaigns(chrono::Utc::now()).await {
+            Ok(due) => {
+                for id in due {
+                    if let Err(error) = store.fire_campaign(id, delivery_delay).await {
+                        tracing::error!(campaign = id, "cannot send a scheduled campaign: {error}");
+                    }
+                }
+            }
+            Err(error) => tracing::error!("cannot read scheduled campaigns: {error}"),
+        }
+        let wait = match store.next_campaign_time().await {
+            Ok(Some(next)) => (next - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO).min(IDLE_RECHECK),
+            _ => IDLE_RECHECK,
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = wake.notified() => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Request validation: every problem found in one pass, each as a sentence naming the field,
+//! as Clerk Chat's class-validator messages do.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// Parses a JSON body: malformed JSON is a 400, a JSON value that is not an object a 422.
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Err(error) => Err(ApiError::MalformedJson(error.to_string())),
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::invalid("the request body must be a JSON object")),
+    }
+}
+
+pub fn is_e164(text: &str) -> bool {
+    let digits = text.strip_prefix('+').unwrap_or("");
+    (2..=15).contains(&digits.len()) && digits.bytes().all(|byte| byte.is_ascii_digit()) && !digits.starts_with('0')
+}
+
+/// Reads fields of one JSON object, collecting problems instead of stopping at the first.
+pub struct Fields<'a> {
+    object: &'a Map<String, Value>,
+    prefix: String,
+    pub problems: Vec<String>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(object: &'a Map<String, Value>) -> Self {
+        Fields { object, prefix: String::new(), problems: Vec::new() }
+    }
+
+    pub fn nested(object: &'a Map<String, Value>, prefix: String) -> Self {
+        Fields { object, prefix, problems: Vec::new() }
+    }
+
+    fn name(&self, field: &str) -> String {
+        format!("{}{field}", self.prefix)
+    }
+
+    fn present(&self, field: &str) -> Option<&'a Value> {
+        self.object.get(field).filter(|value| !value.is_null())
+    }
+
+    pub fn problem(&mut self, message: String) {
+        self.problems.push(message);
+    }
+
+    pub fn string(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<String> {
+        match self.present(field) {
+            None => {
+                if required {
+                    self.problem(format!("{} is required", self.name(field)));
+                }
+                None
+            }
+            Some(Value::String(text)) => {
+                let length = text.chars().count();
+                if length < min {
+                    self.problem(format!("{} must be at least {min} character(s) long", self.name(field)));
+                    None
+                } else if length > max {
+                    self.problem(format!("{} must be at most {max} characters long, not {length}", self.name(field)));
+                    None
+                } else {
+                    Some(text.clone())
+                }
+            }
+            Some(other) => {
+                self.problem(format!("{} must be a string, not {}", self.name(field), kind(other)));
+                None
+            }
+        }
+    }
+
+    pub fn phone(&mut self, field: &str, required: bool) -> Option<String> {
+        if let Some(Value::Number(number)) = self.present(field) {
+            self.problem(format!(
+                "{} must be a string in E.164 format such as \"+15551234567\", not the number {number}",
+                self.name(field)
+            ));
+            return None;
+        }
+        let text = self.string(field, required, 0, 16)?;
+        if is_e164(&text) {
+            Some(text)
+        } else {
+            self.problem(format!("{} must be a phone number in E.164 format such as +15551234567, not {text:?}", self.name(field)));
+            None
+        }
+    }
+
+    pub fn boolean(&mut self, field: &str) -> Option<bool> {
+        match self.present(field)? {
+            Value::Bool(flag) => Some(*flag),
+            other => {
+                self.problem(format!("{} must be a boolean, not {}", self.name(field), kind(other)));
+                None
+            }
+        }
+    }
+
+    pub fn object(&mut self, field: &str) -> Option<Map<String, Value>> {
+        match self.present(field)? {
+            Value::Object(object) => Some(object.clone()),
+            other => {
+                self.problem(format!("{} must be an object, not {}", self.name(field), kind(other)));
+                None
+            }
+        }
+    }
+
+    pub fn array(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<&'a Vec<Value>> {
+        match self.present(field) {
+            None => {
+                if required {
+                    self.problem(format!("{} is required", self.name(field)));
+                }
+                None
+            }
+            Some(Value::Array(items)) if items.len() < min => {
+                self.problem(format!("{} must contain at least {min} item(s)", self.name(field)));
+                None
+            }
+            Some(Value::Array(items)) if items.len() > max => {
+                self.problem(format!("{} must contain at most {max} items, not {}", self.name(field), items.len()));
+                None
+            }
+            Some(Value::Array(items)) => Some(items),
+            Some(other) => {
+                self.problem(format!("{} must be an array, not {}", self.name(field), kind(other)));
+                None
+            }
+        }
+    }
+
+    pub fn phone_array(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<Vec<String>> {
+        let items = self.array(field, required, min, max)?;
+        let mut phones = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            match item {
+                Value::String(text) if is_e164(text) => phones.push(text.clone()),
+                other => self.problem(format!(
+                    "{}.{index} must be a phone number in E.164 format such as +15551234567, not {other}",
+                    self.name(field)
+                )),
+            }
+        }
+        (phones.len() == items.len()).then_some(phones)
+    }
+
+    pub fn media_urls(&mut self, field: &str, required: bool) -> Option<Vec<String>> {
+        let items = self.array(field, required, 0, 10)?;
+        let mut urls = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            match item.as_str() {
+                Some(url)
+                    if (url.starts_with("http://") || url.starts_with("https://"))
+                        && url.len() <= 2048
+                        && !url.contains(char::is_whitespace) =>
+                {
+                    urls.push(url.to_owned());
+                }
+                _ => self.problem(format!("{}.{index} must be an http(s) URL of at most 2048 characters, not {item}", self.name(field))),
+            }
+        }
+        (urls.len() == items.len()).then_some(urls)
+    }
+
+    pub fn one_of(&mut self, field: &str, allowed: &[&str]) -> Option<String> {
+        match self.present(field)? {
+            Value::String(text) if allowed.contains(&text.as_str()) => Some(text.clone()),
+            other => {
+                self.problem(format!("{} must be one of {}, not {other}", self.name(field), allowed.join(", ")));
+                None
+            }
+        }
+    }
+
+    pub fn date_time(&mut self, field: &str) -> Option<DateTime<Utc>> {
+        let text = self.string(field, false, 0, 64)?;
+        match DateTime::parse_from_rfc3339(&text) {
+            Ok(time) => Some(time.with_timezone(&Utc)),
+            Err(_) => {
+                self.problem(format!(
+                    "{} must be an ISO 8601 date-time with a time zone such as 2026-01-31T09:00:00Z, not {text:?}",
+                    self.name(field)
+                ));
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(self.problems)) }
+    }
+}
+
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164_needs_a_plus_and_2_to_15_digits_not_starting_with_0() {
+        for good in ["+15551234567", "+447911123456", "+12"] {
+            assert!(is_e164(good), "{good}");
+        }
+        for bad in ["15551234567", "+1 555 123", "+0123456", "+1234567890123456", "+", "+1-555-1234"] {
+            assert!(!is_e164(bad), "{bad}");
+        }
+    }
+}
