@@ -44,7 +44,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let sandbox = Sandbox::start(config).await.context("cannot start the sandbox")?;
     println!("Clerk Chat sandbox listening on {}", sandbox.base_url());
-    println!("Database: {}", arguments.database.display());
+    let fresh = if sandbox.seeded_team().is_some() { " (new)" } else { "" };
+    println!("Database: {}{fresh}", arguments.database.display());
     if let Some(seed) = sandbox.seeded_team() {
         print_team("Seeded the demo team", seed);
     }
