@@ -2017,6 +2017,7 @@ pub static ADD_USER: ToolSpec = ToolSpec {
   "properties": {
     "email": {
       "type": "string",
+      "format": "email",
       "description": "The new member's email address.",
       "minLength": 3,
       "maxLength": 320

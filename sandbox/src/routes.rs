@@ -203,7 +203,7 @@ async fn find_messages(State(state): State<AppState>, headers: HeaderMap, RawQue
     let start = time("start");
     let end = time("end");
     let limit = query_integer(&pairs, "limit", 50, 1, 50, &mut problems);
-    let page = query_integer(&pairs, "page", 1, 1, 1_000_000, &mut problems);
+    let page = query_integer(&pairs, "page", 1, 1, i64::from(i32::MAX), &mut problems);
     if !problems.is_empty() {
         return Err(ApiError::Invalid(problems));
     }
