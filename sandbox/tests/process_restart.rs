@@ -38,9 +38,7 @@ fn spawn(database: &Path) -> Process {
             api_key = Some(key.to_owned());
         } else if let Some(inbox) = line.trim().strip_prefix("inbox ") {
             inbox_phones.push(inbox.split(' ').next().unwrap().to_owned());
-        } else if line.starts_with("Database: ") && !line.contains("(new)") {
-            break;
-        } else if line.trim_start().starts_with("contact list") {
+        } else if (line.starts_with("Database: ") && !line.contains("(new)")) || line.trim_start().starts_with("contact list") {
             break;
         }
     }
