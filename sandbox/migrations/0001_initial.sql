@@ -83,7 +83,9 @@ CREATE INDEX campaigns_due ON campaigns (status, send_at);
 
 -- A message's status is a function of time: `sending` until sent_at, `sent` until done_at,
 -- then final_status. Storing the times instead of the status makes the lifecycle survive
--- restarts without a worker.
+-- restarts without a worker. fixed_json holds the members of the message's JSON that never
+-- change, already serialized (without braces), and final_fields_json what is added once it
+-- is final (the error of a failed message), so that reads only concatenate text.
 CREATE TABLE messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     team_id TEXT NOT NULL REFERENCES teams(id),
@@ -91,21 +93,14 @@ CREATE TABLE messages (
     conversation_id TEXT NOT NULL,
     campaign_id INTEGER REFERENCES campaigns(id),
     inbound INTEGER NOT NULL,
-    members TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    sender_type TEXT,
-    sent_by_name TEXT,
-    body TEXT NOT NULL,
     media_urls TEXT NOT NULL,
-    segments INTEGER NOT NULL,
     provider TEXT NOT NULL,
-    external_id TEXT NOT NULL,
     created TEXT NOT NULL,
     sent_at TEXT NOT NULL,
     done_at TEXT NOT NULL,
     final_status TEXT NOT NULL,
-    final_error TEXT,
-    final_error_code INTEGER
+    fixed_json TEXT NOT NULL,
+    final_fields_json TEXT NOT NULL
 );
 CREATE INDEX messages_by_time ON messages (team_id, created DESC, id DESC);
 CREATE INDEX messages_by_inbox ON messages (team_id, inbox_id, created DESC);

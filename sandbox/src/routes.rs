@@ -90,6 +90,11 @@ fn created<T: serde::Serialize>(body: T) -> Response {
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
+/// A JSON answer whose parts SQLite already serialized.
+fn raw_json(status: StatusCode, body: String) -> Response {
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 async fn send_message(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     let object = parse_object(&body)?;
@@ -129,7 +134,7 @@ async fn send_message(State(state): State<AppState>, headers: HeaderMap, body: B
         created: Utc::now(),
     };
     let data = state.store.insert_message(&message, state.delivery_delay).await?;
-    Ok(created(types::MessageResponse { data }))
+    Ok(raw_json(StatusCode::CREATED, format!("{{\"data\":{data}}}")))
 }
 
 async fn team_inbox(store: &Store, team_id: &str, phone: &str) -> Result<crate::store::Inbox, ApiError> {
@@ -228,7 +233,8 @@ async fn find_messages(State(state): State<AppState>, headers: HeaderMap, RawQue
         next: (page * limit < total).then(|| link(page + 1)),
         prev: (page > 1).then(|| link(page - 1)),
     };
-    Ok(Json(types::PaginatedMessagesResponse { data, links, total }).into_response())
+    let links = serde_json::to_string(&links).expect("links serialize");
+    Ok(raw_json(StatusCode::OK, format!("{{\"data\":{data},\"links\":{links},\"total\":{total}}}")))
 }
 
 async fn search_contacts(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
@@ -461,7 +467,7 @@ async fn inject_inbound(State(state): State<AppState>, headers: HeaderMap, body:
     } else if OPT_IN_WORDS.contains(&keyword.as_str()) {
         state.store.set_opt_out(&team_id, &from, false).await?;
     }
-    Ok(created(types::MessageResponse { data }))
+    Ok(raw_json(StatusCode::CREATED, format!("{{\"data\":{data}}}")))
 }
 
 /// Makes a new, seeded team and answers its API key (once).

@@ -58,7 +58,10 @@ fn new_id(prefix: &str) -> String {
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    /// Readers run side by side (WAL); writes go through `writer`'s single connection, queued
+    /// fairly in the pool instead of spinning in SQLite's busy handler, which made latency spiky.
+    reader: SqlitePool,
+    writer: SqlitePool,
     /// API key hash -> team id. Keys are only added, so a cache is always right.
     keys: Arc<RwLock<HashMap<String, String>>>,
 }
@@ -130,7 +133,18 @@ pub struct NewCampaign<'a> {
     pub send_at: DateTime<Utc>,
 }
 
-const MESSAGE_COLUMNS: &str = "id, inbox_id, conversation_id, campaign_id, inbound, members, sender, sender_type, sent_by_name, body, segments, external_id, created, sent_at, done_at, final_status, final_error, final_error_code";
+/// A message as the API shows it, put together by SQLite from text serialized at insert: a
+/// page of 50 messages then costs string concatenation, not 50 serializations. The status is
+/// computed from the message's times and `clock.now`, so the lifecycle needs no worker and
+/// survives restarts. Needs `m` (messages) and `clock(now)`.
+const MESSAGE_JSON: &str = "'{\"id\":' || m.id
+    || CASE WHEN m.campaign_id IS NULL THEN '' ELSE ',\"campaignMessageId\":' || m.id END
+    || ',' || m.fixed_json
+    || ',\"status\":\"' || CASE WHEN clock.now < m.sent_at THEN 'sending' WHEN clock.now < m.done_at THEN 'sent' ELSE m.final_status END
+    || '\",\"updated\":\"' || CASE WHEN clock.now < m.sent_at THEN m.created WHEN clock.now < m.done_at THEN m.sent_at ELSE m.done_at END || '\"'
+    || CASE WHEN clock.now >= m.done_at THEN m.final_fields_json ELSE '' END
+    || '}'";
+
 const CONTACT_COLUMNS: &str = "id, team_id, created_by_user_id, name, phone, email, opt_out, public, data, created, updated";
 const CAMPAIGN_COLUMNS: &str =
     "id, team_id, user_id, inbox_id, name, body, provider, status, recipient_count, send_at, created, updated, error";
@@ -146,22 +160,24 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         let migrator = Migrator::new(EmbeddedMigrations).await.map_err(sqlx::Error::from)?;
-        migrator.run(&pool).await.map_err(sqlx::Error::from)?;
+        migrator.run(&writer).await.map_err(sqlx::Error::from)?;
+        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
         let mut keys = HashMap::new();
-        for row in sqlx::query("SELECT key_sha256, team_id FROM api_keys").fetch_all(&pool).await? {
+        for row in sqlx::query("SELECT key_sha256, team_id FROM api_keys").fetch_all(&reader).await? {
             keys.insert(row.get::<String, _>(0), row.get::<String, _>(1));
         }
-        Ok(Store { pool, keys: Arc::new(RwLock::new(keys)) })
+        Ok(Store { reader, writer, keys: Arc::new(RwLock::new(keys)) })
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.reader.close().await;
+        self.writer.close().await;
     }
 
     pub async fn team_count(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM teams").fetch_one(&self.pool).await
+        sqlx::query_scalar("SELECT COUNT(*) FROM teams").fetch_one(&self.reader).await
     }
 
     pub fn team_for_key(&self, key: &str) -> Option<String> {
@@ -177,7 +193,7 @@ impl Store {
         // Each team gets its own fictional numbers from the reserved 555-01xx range.
         let area = 200 + (self.team_count().await? % 700) as u32;
         let phone = |last: u32| format!("+1{area}55501{last:02}");
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writer.begin().await?;
         sqlx::query("INSERT INTO teams (id, name, created) VALUES (?, ?, ?)")
             .bind(&team_id)
             .bind(name)
@@ -259,13 +275,13 @@ impl Store {
         let row = sqlx::query("SELECT id, phone, provider FROM inboxes WHERE team_id = ? AND phone = ?")
             .bind(team_id)
             .bind(phone)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.map(|row| Inbox { id: row.get(0), phone: row.get(1), provider: row.get(2) }))
     }
 
     pub async fn inbox_phones(&self, team_id: &str) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT phone FROM inboxes WHERE team_id = ? ORDER BY phone").bind(team_id).fetch_all(&self.pool).await
+        sqlx::query_scalar("SELECT phone FROM inboxes WHERE team_id = ? ORDER BY phone").bind(team_id).fetch_all(&self.reader).await
     }
 
     /// The phones among `phones` that belong to opted-out contacts of the team.
@@ -277,52 +293,42 @@ impl Store {
         for phone in phones {
             query = query.bind(phone);
         }
-        query.fetch_all(&self.pool).await
+        query.fetch_all(&self.reader).await
     }
 
-    pub async fn insert_message(&self, message: &NewMessage<'_>, delivery_delay: Duration) -> Result<types::Message, sqlx::Error> {
-        let mut connection = self.pool.acquire().await?;
+    /// Stores a message and answers it as JSON.
+    pub async fn insert_message(&self, message: &NewMessage<'_>, delivery_delay: Duration) -> Result<String, sqlx::Error> {
+        let mut connection = self.writer.acquire().await?;
         let id = insert_message(&mut connection, message, delivery_delay).await?;
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?")))
-            .bind(id)
-            .fetch_one(&mut *connection)
-            .await?;
-        Ok(message_from_row(&row, Utc::now()))
+        let sql = format!("WITH clock(now) AS (SELECT ?) SELECT {MESSAGE_JSON} FROM messages m, clock WHERE m.id = ?");
+        sqlx::query_scalar(AssertSqlSafe(sql)).bind(timestamp(Utc::now())).bind(id).fetch_one(&mut *connection).await
     }
 
-    pub async fn find_messages(&self, team_id: &str, filter: &MessageFilter) -> Result<(Vec<types::Message>, i64), sqlx::Error> {
-        let mut conditions = String::from("team_id = ?");
+    /// One page of the team's messages, newest first, as a JSON array, and how many match.
+    pub async fn find_messages(&self, team_id: &str, filter: &MessageFilter) -> Result<(String, i64), sqlx::Error> {
+        let mut conditions = String::from("m.team_id = ?");
         if !filter.inbox_ids.is_empty() {
-            conditions.push_str(&format!(" AND inbox_id IN ({})", vec!["?"; filter.inbox_ids.len()].join(", ")));
+            conditions.push_str(&format!(" AND m.inbox_id IN ({})", vec!["?"; filter.inbox_ids.len()].join(", ")));
         }
         if filter.start.is_some() {
-            conditions.push_str(" AND created >= ?");
+            conditions.push_str(" AND m.created >= ?");
         }
         if filter.end.is_some() {
-            conditions.push_str(" AND created <= ?");
+            conditions.push_str(" AND m.created <= ?");
         }
-        let bind_all = |sql: String| {
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(team_id.to_owned());
-            for inbox in &filter.inbox_ids {
-                query = query.bind(inbox.clone());
-            }
-            if let Some(start) = filter.start {
-                query = query.bind(timestamp(start));
-            }
-            if let Some(end) = filter.end {
-                query = query.bind(timestamp(end));
-            }
-            query
-        };
-        let total: i64 = bind_all(format!("SELECT COUNT(*) FROM messages WHERE {conditions}")).fetch_one(&self.pool).await?.get(0);
-        let rows =
-            bind_all(format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE {conditions} ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"))
-                .bind(filter.limit)
-                .bind(filter.offset)
-                .fetch_all(&self.pool)
-                .await?;
-        let now = Utc::now();
-        Ok((rows.iter().map(|row| message_from_row(row, now)).collect(), total))
+        // One statement for the count and the page: each statement is a round trip to
+        // sqlx's SQLite worker thread, and those hand-offs dominate the cost of a read.
+        let sql = format!(
+            "WITH clock(now) AS (SELECT ?), \
+                  page AS (SELECT * FROM messages m WHERE {conditions} ORDER BY m.created DESC, m.id DESC LIMIT ? OFFSET ?) \
+             SELECT (SELECT COUNT(*) FROM messages m WHERE {conditions}), \
+                    (SELECT '[' || COALESCE(group_concat({MESSAGE_JSON}, ',' ORDER BY m.created DESC, m.id DESC), '') || ']' FROM page m, clock)"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(timestamp(Utc::now()));
+        query = bind_message_filters(query, team_id, filter).bind(filter.limit).bind(filter.offset);
+        let row = bind_message_filters(query, team_id, filter).fetch_one(&self.reader).await?;
+        let (total, data): (i64, String) = (row.get(0), row.get(1));
+        Ok((data, total))
     }
 
     pub async fn search_contacts(
@@ -355,14 +361,14 @@ impl Store {
             let pattern = format!("%{escaped}%");
             statement = statement.bind(pattern.clone()).bind(pattern.clone()).bind(pattern);
         }
-        let rows = statement.fetch_all(&self.pool).await?;
+        let rows = statement.fetch_all(&self.reader).await?;
         Ok(rows.iter().map(contact_from_row).collect())
     }
 
     /// Creates all contacts or, on a storage error, none.
     pub async fn create_contacts(&self, team_id: &str, contacts: &[ContactFields]) -> Result<Vec<types::Contact>, sqlx::Error> {
         let now = timestamp(Utc::now());
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writer.begin().await?;
         let mut ids = Vec::new();
         for contact in contacts {
             let id = new_id("ct");
@@ -405,7 +411,7 @@ impl Store {
         .bind(timestamp(Utc::now()))
         .bind(team_id)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if result.rows_affected() == 0 {
             return Ok(None);
@@ -417,13 +423,13 @@ impl Store {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE team_id = ? AND id = ?")))
             .bind(team_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(contact_from_row))
     }
 
     pub async fn delete_contact(&self, team_id: &str, id: &str) -> Result<Option<types::Contact>, sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writer.begin().await?;
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE team_id = ? AND id = ?")))
             .bind(team_id)
             .bind(id)
@@ -443,7 +449,7 @@ impl Store {
             .bind(timestamp(Utc::now()))
             .bind(team_id)
             .bind(phone)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(result.rows_affected())
     }
@@ -452,12 +458,12 @@ impl Store {
         sqlx::query_scalar("SELECT id FROM contact_lists WHERE team_id = ? AND name = ?")
             .bind(team_id)
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
     }
 
     pub async fn list_names(&self, team_id: &str) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT name FROM contact_lists WHERE team_id = ? ORDER BY name").bind(team_id).fetch_all(&self.pool).await
+        sqlx::query_scalar("SELECT name FROM contact_lists WHERE team_id = ? ORDER BY name").bind(team_id).fetch_all(&self.reader).await
     }
 
     pub async fn create_campaign(&self, campaign: &NewCampaign<'_>) -> Result<i64, sqlx::Error> {
@@ -475,7 +481,7 @@ impl Store {
         .bind(timestamp(campaign.send_at))
         .bind(&now)
         .bind(&now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(result.last_insert_rowid())
     }
@@ -483,7 +489,7 @@ impl Store {
     pub async fn campaign(&self, id: i64) -> Result<Option<types::Campaign>, sqlx::Error> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?")))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.as_ref().map(campaign_from_row))
     }
@@ -492,14 +498,14 @@ impl Store {
     pub async fn due_campaigns(&self, now: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
         sqlx::query_scalar("SELECT id FROM campaigns WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at, id")
             .bind(timestamp(now))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
     }
 
     /// When the next scheduled campaign is due, if any is.
     pub async fn next_campaign_time(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
         let next: Option<String> =
-            sqlx::query_scalar("SELECT MIN(send_at) FROM campaigns WHERE status = 'scheduled'").fetch_one(&self.pool).await?;
+            sqlx::query_scalar("SELECT MIN(send_at) FROM campaigns WHERE status = 'scheduled'").fetch_one(&self.reader).await?;
         Ok(next.as_deref().map(parse_time))
     }
 
@@ -507,7 +513,7 @@ impl Store {
     /// opted out, in one transaction with the campaign's new status. A campaign already sent
     /// is left alone, so firing twice (say, across a restart) sends once.
     pub async fn fire_campaign(&self, id: i64, delivery_delay: Duration) -> Result<(), sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.writer.begin().await?;
         let row = sqlx::query("SELECT c.team_id, c.inbox_id, i.phone, i.provider, c.list_id, c.body, c.media_urls, c.provider, c.send_at, c.status FROM campaigns c JOIN inboxes i ON i.id = c.inbox_id WHERE c.id = ?")
             .bind(id)
             .fetch_optional(&mut *transaction)
@@ -572,7 +578,7 @@ impl Store {
             .bind(last_name)
             .bind(role)
             .bind(timestamp(Utc::now()))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if result.rows_affected() == 0 {
             return Ok(None);
@@ -596,7 +602,7 @@ impl Store {
         for email in emails {
             query = query.bind(email);
         }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = query.fetch_all(&self.reader).await?;
         Ok(rows
             .iter()
             .map(|row| types::ClerkChatUser {
@@ -611,6 +617,25 @@ impl Store {
     }
 }
 
+/// Binds the values of the conditions `find_messages` writes, in the same order.
+fn bind_message_filters<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    team_id: &str,
+    filter: &MessageFilter,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    query = query.bind(team_id.to_owned());
+    for inbox in &filter.inbox_ids {
+        query = query.bind(inbox.clone());
+    }
+    if let Some(start) = filter.start {
+        query = query.bind(timestamp(start));
+    }
+    if let Some(end) = filter.end {
+        query = query.bind(timestamp(end));
+    }
+    query
+}
+
 async fn insert_message(
     connection: &mut sqlx::SqliteConnection,
     message: &NewMessage<'_>,
@@ -619,90 +644,58 @@ async fn insert_message(
     let behaviour = providers::behaviour(message.provider).unwrap_or(providers::PROVIDERS[0]);
     let (to_sent, to_done) = if message.inbound { (Duration::ZERO, Duration::ZERO) } else { behaviour.timeline(delivery_delay) };
     let fails = !message.inbound && message.recipients.iter().any(|recipient| recipient == FAILING_NUMBER);
-    let (final_status, final_error, final_error_code) = if fails {
-        (
-            "failed",
-            Some(format!("the carrier rejected the message: {FAILING_NUMBER} is the sandbox's number reserved for failures")),
-            Some(30006_i64),
-        )
+    let final_status = if fails { "failed" } else { "delivered" };
+    let final_fields = if fails {
+        let error = format!("the carrier rejected the message: {FAILING_NUMBER} is the sandbox's number reserved for failures");
+        format!(",\"error\":{},\"errorCode\":30006", json!(error))
     } else {
-        ("delivered", None, None)
+        String::new()
     };
     let mut members: Vec<&str> = vec![message.sender];
     members.extend(message.recipients.iter().map(String::as_str));
     let mut participants: Vec<&str> = members.clone();
     participants.sort_unstable();
     let conversation_id = format!("conv_{}", &hash_key(&format!("{}|{}", message.team_id, participants.join(",")))[..16]);
-    let created = message.created;
+    let created = timestamp(message.created);
     let to_chrono = |duration: Duration| chrono::Duration::from_std(duration).unwrap_or_default();
+    let fixed = json!({
+        "body": message.body,
+        "conversationId": conversation_id,
+        "campaignId": message.campaign_id,
+        "inboxId": message.inbox.id,
+        "inbound": message.inbound,
+        "members": members,
+        "sender": message.sender,
+        "senderType": message.sender_type,
+        "sentByName": message.sent_by_name,
+        "created": created,
+        "seen": message.inbound,
+        "externalId": format!("{}{}", behaviour.id_prefix, uuid::Uuid::new_v4().simple()),
+        "segments": crate::segments::segments(message.body),
+        "timestamp": created,
+    })
+    .to_string();
+    let fixed_members = &fixed[1..fixed.len() - 1];
     let result = sqlx::query(
-        "INSERT INTO messages (team_id, inbox_id, conversation_id, campaign_id, inbound, members, sender, sender_type, sent_by_name, body, media_urls, segments, provider, external_id, created, sent_at, done_at, final_status, final_error, final_error_code)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (team_id, inbox_id, conversation_id, campaign_id, inbound, media_urls, provider, created, sent_at, done_at, final_status, fixed_json, final_fields_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(message.team_id)
     .bind(&message.inbox.id)
     .bind(&conversation_id)
     .bind(message.campaign_id)
     .bind(message.inbound)
-    .bind(json!(members).to_string())
-    .bind(message.sender)
-    .bind(message.sender_type)
-    .bind(message.sent_by_name)
-    .bind(message.body)
     .bind(json!(message.media_urls).to_string())
-    .bind(crate::segments::segments(message.body) as i64)
     .bind(message.provider)
-    .bind(format!("{}{}", behaviour.id_prefix, uuid::Uuid::new_v4().simple()))
-    .bind(timestamp(created))
-    .bind(timestamp(created + to_chrono(to_sent)))
-    .bind(timestamp(created + to_chrono(to_done)))
+    .bind(&created)
+    .bind(timestamp(message.created + to_chrono(to_sent)))
+    .bind(timestamp(message.created + to_chrono(to_done)))
     .bind(final_status)
-    .bind(final_error)
-    .bind(final_error_code)
+    .bind(fixed_members)
+    .bind(final_fields)
     .execute(&mut *connection)
     .await?;
     Ok(result.last_insert_rowid())
-}
-
-/// A message as the API shows it, with its status as of `now`.
-fn message_from_row(row: &SqliteRow, now: DateTime<Utc>) -> types::Message {
-    let created = parse_time(row.get("created"));
-    let sent_at = parse_time(row.get("sent_at"));
-    let done_at = parse_time(row.get("done_at"));
-    let final_status: String = row.get("final_status");
-    let (status, updated, error, error_code) = if now < sent_at {
-        (types::MessageStatus::Sending, created, None, None)
-    } else if now < done_at {
-        (types::MessageStatus::Sent, sent_at, None, None)
-    } else {
-        let status = types::MessageStatus::from_str(&final_status).unwrap_or(types::MessageStatus::Delivered);
-        (status, done_at, row.get::<Option<String>, _>("final_error"), row.get::<Option<i64>, _>("final_error_code"))
-    };
-    let inbound: bool = row.get("inbound");
-    types::Message {
-        id: row.get("id"),
-        body: row.get("body"),
-        campaign_id: row.get("campaign_id"),
-        campaign_message_id: row.get::<Option<i64>, _>("campaign_id").map(|_| row.get("id")),
-        channel_id: None,
-        conversation_id: Some(row.get("conversation_id")),
-        created,
-        error,
-        error_code,
-        external_id: Some(row.get("external_id")),
-        inbound: Some(inbound),
-        inbox_id: uuid::Uuid::parse_str(row.get("inbox_id")).ok(),
-        members: serde_json::from_str(row.get("members")).unwrap_or_default(),
-        seen: Some(inbound),
-        segments: Some(row.get::<i64, _>("segments") as i32),
-        sender: Some(row.get("sender")),
-        sender_type: row.get::<Option<&str>, _>("sender_type").and_then(|kind| types::SenderType::from_str(kind).ok()),
-        sent_by_name: row.get("sent_by_name"),
-        status,
-        timestamp: Some(created),
-        updated: Some(updated),
-        user_id: None,
-    }
 }
 
 fn contact_from_row(row: &SqliteRow) -> types::Contact {
