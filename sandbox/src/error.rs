@@ -17,6 +17,8 @@ pub enum ApiError {
     Invalid(Vec<String>),
     #[error("too many requests")]
     RateLimited,
+    #[error("injected failure {0}")]
+    Injected(u16),
     #[error("storage failure: {0}")]
     Storage(#[from] sqlx::Error),
 }
@@ -35,6 +37,10 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(what) => (StatusCode::NOT_FOUND, json!(what)),
             ApiError::Invalid(problems) => (StatusCode::UNPROCESSABLE_ENTITY, json!(problems)),
             ApiError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, json!("Too many requests for this team; retry after a second")),
+            ApiError::Injected(status) => {
+                let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                (status, json!(format!("sandbox fault injected with POST /sandbox/faults: {status}")))
+            }
             ApiError::Storage(error) => {
                 tracing::error!("storage failure: {error}");
                 (StatusCode::INTERNAL_SERVER_ERROR, json!("Internal server error"))

@@ -84,6 +84,7 @@ impl Sandbox {
             delivery_delay: config.delivery_delay,
             limiter: Arc::new(routes::RateLimiter::new(config.rate_limit_per_second)),
             scheduler: Arc::clone(&scheduler),
+            faults: Arc::default(),
         };
         let (stop, stopped) = watch::channel(false);
         let mut server_stopped = stopped.clone();
@@ -113,6 +114,14 @@ impl Sandbox {
     /// A new team with its own key, inboxes and contacts, isolated from every other team.
     pub async fn create_team(&self, name: &str) -> Result<TeamSeed, SandboxError> {
         Ok(self.store.create_team(name).await?)
+    }
+
+    /// The inboxes of the team that `api_key` belongs to; empty for an unknown key.
+    pub async fn inboxes(&self, api_key: &str) -> Result<Vec<SeededInbox>, SandboxError> {
+        match self.store.team_for_key(api_key) {
+            Some(team_id) => Ok(self.store.inboxes(&team_id).await?),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Stops serving, lets requests in flight finish, and closes the database.

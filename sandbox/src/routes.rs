@@ -28,6 +28,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Wakes the campaign scheduler when a campaign is scheduled.
     pub scheduler: Arc<Notify>,
+    /// Statuses to answer the next `/public` requests with, queued by `POST /sandbox/faults`.
+    pub faults: Arc<Mutex<std::collections::VecDeque<u16>>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -40,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/public/admin/users", post(add_user).get(search_users))
         .route("/sandbox/inbound", post(inject_inbound))
         .route("/sandbox/teams", post(create_team))
+        .route("/sandbox/faults", post(queue_faults))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound("no such endpoint; the API lives under /public (see openapi/clerk-chat.yaml)".to_owned()) })
         .with_state(state)
@@ -76,8 +79,11 @@ impl RateLimiter {
     }
 }
 
-/// The team of the request's API key, once the team is within its rate.
+/// The team of the request's API key, once the team is within its rate and no fault is queued.
 fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    if let Some(status) = state.faults.lock().expect("the fault queue lock is never poisoned").pop_front() {
+        return Err(ApiError::Injected(status));
+    }
     let key = headers.get("apikey").and_then(|value| value.to_str().ok()).ok_or(ApiError::Unauthorized)?;
     let team_id = state.store.team_for_key(key).ok_or(ApiError::Unauthorized)?;
     if !state.limiter.admit(&team_id) {
@@ -478,4 +484,18 @@ async fn create_team(State(state): State<AppState>, body: Bytes) -> Result<Respo
     fields.finish()?;
     let seed = state.store.create_team(&name).await?;
     Ok((StatusCode::CREATED, Json(json!(seed))).into_response())
+}
+
+/// Makes the next `count` requests to `/public` answer `status` (a 5xx or 429), to test how
+/// clients handle upstream failures: `{"status": 503, "count": 2}`.
+async fn queue_faults(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let object = parse_object(&body)?;
+    let status = object.get("status").and_then(Value::as_u64).filter(|status| *status == 429 || (500..=599).contains(status));
+    let count = object.get("count").map_or(Some(1), Value::as_u64).filter(|count| (1..=1000).contains(count));
+    let (Some(status), Some(count)) = (status, count) else {
+        return Err(ApiError::invalid("send {\"status\": 429 or 500-599, \"count\": 1-1000}"));
+    };
+    let mut faults = state.faults.lock().expect("the fault queue lock is never poisoned");
+    faults.extend(std::iter::repeat_n(status as u16, count as usize));
+    Ok((StatusCode::CREATED, Json(json!({"queued": faults.len()}))).into_response())
 }

@@ -280,6 +280,14 @@ impl Store {
         Ok(row.map(|row| Inbox { id: row.get(0), phone: row.get(1), provider: row.get(2) }))
     }
 
+    pub async fn inboxes(&self, team_id: &str) -> Result<Vec<SeededInbox>, sqlx::Error> {
+        let rows = sqlx::query("SELECT id, phone, provider FROM inboxes WHERE team_id = ? ORDER BY phone")
+            .bind(team_id)
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(rows.iter().map(|row| SeededInbox { id: row.get(0), phone: row.get(1), provider: row.get(2) }).collect())
+    }
+
     pub async fn inbox_phones(&self, team_id: &str) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT phone FROM inboxes WHERE team_id = ? ORDER BY phone").bind(team_id).fetch_all(&self.reader).await
     }

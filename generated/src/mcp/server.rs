@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use progenitor_client::{Error as SdkError, ResponseValue};
 use rmcp::handler::server::tool::{ToolCallContext, ToolRoute, ToolRouter};
@@ -15,6 +16,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::Notify;
 
 use crate::mcp::arguments::ToolCall;
 use crate::mcp::error::ToolError;
@@ -37,6 +39,27 @@ struct Inner<H: Host> {
     prepared: HashMap<&'static str, Prepared>,
     info: Implementation,
     instructions: Option<String>,
+    /// Tool calls running now, so that a shutdown can wait for them.
+    in_flight: AtomicUsize,
+    idle: Notify,
+}
+
+/// Counts one tool call in flight for as long as it lives.
+struct InFlightCall<'a, H: Host>(&'a Inner<H>);
+
+impl<'a, H: Host> InFlightCall<'a, H> {
+    fn start(inner: &'a Inner<H>) -> Self {
+        inner.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlightCall(inner)
+    }
+}
+
+impl<H: Host> Drop for InFlightCall<'_, H> {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 struct Prepared {
@@ -80,7 +103,31 @@ impl<H: Host> ToolServer<H> {
             prepared.insert(spec.name, Prepared { spec, schema, validator });
         }
         let tools = router.list_all();
-        ToolServer { inner: Arc::new(Inner { host, router, tools, prepared, info, instructions }) }
+        ToolServer {
+            inner: Arc::new(Inner {
+                host,
+                router,
+                tools,
+                prepared,
+                info,
+                instructions,
+                in_flight: AtomicUsize::new(0),
+                idle: Notify::new(),
+            }),
+        }
+    }
+
+    /// Resolves once no tool call is running, for a graceful shutdown.
+    pub async fn drained(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.inner.in_flight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
     }
 
     pub fn host(&self) -> &H {
@@ -98,6 +145,7 @@ impl<H: Host> ToolServer<H> {
         request: &RequestContext<RoleServer>,
         operation: &RouteOperation<H::Client>,
     ) -> Result<Value, ToolError> {
+        let _in_flight = InFlightCall::start(&self.inner);
         let host = &self.inner.host;
         host.check_scope(request, spec.scope)?;
         let prepared = self.inner.prepared.get(spec.name).expect("every routed tool was prepared in ToolServer::new");

@@ -1,0 +1,171 @@
+//! clerk-mcp: the thin server around the generated Clerk Chat tools. It picks the upstream
+//! (Clerk Chat or the embedded sandbox), the SMS provider policy and the transport; every tool
+//! and request to Clerk Chat comes from `clerk_chat`.
+
+pub mod config;
+mod host;
+pub mod providers;
+mod upstream;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::routing::get;
+use clerk_chat::mcp::ToolServer;
+use rmcp::ServiceExt;
+use rmcp::model::Implementation;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use config::{Cli, Command, LogFormat, Settings};
+pub use host::ServerHost;
+pub use upstream::Upstream;
+
+/// The name MCP clients see. Set explicitly: rmcp's default would name rmcp itself.
+pub const SERVER_NAME: &str = "clerk-chat";
+
+/// How long a shutdown waits for tool calls in flight before closing sessions anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Providers(#[from] providers::PolicyError),
+    #[error(transparent)]
+    Upstream(#[from] upstream::UpstreamError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: SocketAddr, source: std::io::Error },
+}
+
+fn instructions(sandbox: bool) -> String {
+    let mut text = String::from(
+        "Clerk Chat business texting: send SMS/MMS from the team's numbers, read conversations, manage contacts and \
+         send campaigns to contact lists. Phone numbers are E.164 (+15551234567). Sends and campaigns are billed and \
+         reach real phones: confirm recipients and text with the user first.",
+    );
+    if sandbox {
+        text.push_str(" This server runs on a local sandbox: nothing is really sent.");
+    }
+    text
+}
+
+/// The MCP handler with every generated tool, on the given upstream and provider policy.
+pub fn tool_server(upstream: &Upstream, settings: &Settings) -> Result<ToolServer<ServerHost>, StartError> {
+    let policy = providers::ProviderPolicy::new(&settings.providers)?;
+    let host = ServerHost::new(upstream.client.clone(), policy);
+    let info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("Clerk Chat");
+    Ok(ToolServer::new(
+        host,
+        clerk_chat::tools::tool_router(),
+        &clerk_chat::tools::TOOLS,
+        info,
+        Some(instructions(upstream.sandbox.is_some())),
+    ))
+}
+
+/// A server listening on HTTP.
+pub struct RunningServer {
+    pub address: SocketAddr,
+    pub upstream_url: String,
+    /// With the embedded sandbox: its team's numbers, to send from.
+    pub sandbox_inboxes: Vec<clerk_sandbox::SeededInbox>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// `http://ADDRESS/mcp`.
+    pub fn mcp_url(&self) -> String {
+        format!("http://{}/mcp", self.address)
+    }
+
+    /// Stops accepting, lets tool calls in flight finish (up to 30 s), then closes sessions.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops by itself (it does not, unless shut down).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    pub fn shutdown_handle(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// Starts the HTTP server: `/mcp` (streamable HTTP, every MCP revision rmcp speaks) and `/healthz`.
+pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError> {
+    let upstream = upstream::connect(settings).await?;
+    let tools = tool_server(&upstream, settings)?;
+    let listener =
+        tokio::net::TcpListener::bind(settings.listen).await.map_err(|source| StartError::Listen { address: settings.listen, source })?;
+    let address = listener.local_addr().map_err(|source| StartError::Listen { address: settings.listen, source })?;
+    let shutdown = CancellationToken::new();
+    let sessions_closed = CancellationToken::new();
+    let mut origins = settings.allowed_origins.clone();
+    if settings.listen.port() == 0 {
+        // Port 0 picks the port at bind time; the default origins must name the real one.
+        origins.extend([format!("http://localhost:{}", address.port()), format!("http://127.0.0.1:{}", address.port())]);
+    }
+    let config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(sessions_closed.child_token())
+        .with_allowed_hosts(settings.allowed_hosts.clone())
+        .with_allowed_origins(origins)
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(settings.max_body_bytes);
+    let handler = tools.clone();
+    let service: StreamableHttpService<ToolServer<ServerHost>, LocalSessionManager> =
+        StreamableHttpService::new(move || Ok(handler.clone()), LocalSessionManager::default().into(), config);
+    let app = axum::Router::new()
+        .nest_service("/mcp", service)
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    let upstream_url = upstream.base_url.clone();
+    let sandbox_inboxes = upstream.sandbox_inboxes.clone();
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        let graceful = {
+            let tools = tools.clone();
+            let sessions_closed = sessions_closed.clone();
+            async move {
+                stop.cancelled().await;
+                tracing::info!("shutting down: waiting for tool calls in flight");
+                if tokio::time::timeout(DRAIN_TIMEOUT, tools.drained()).await.is_err() {
+                    tracing::warn!("tool calls still running after {DRAIN_TIMEOUT:?}; closing anyway");
+                }
+                sessions_closed.cancel();
+            }
+        };
+        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
+            tracing::error!("the HTTP server failed: {error}");
+        }
+        if let Some(sandbox) = upstream.sandbox {
+            sandbox.shutdown().await;
+        }
+    });
+    Ok(RunningServer { address, upstream_url, sandbox_inboxes, shutdown, task })
+}
+
+/// Serves the tools over stdin/stdout until the client closes it. Nothing else goes to stdout.
+pub async fn run_stdio(settings: &Settings) -> anyhow::Result<()> {
+    let upstream = upstream::connect(settings).await?;
+    let tools = tool_server(&upstream, settings)?;
+    let running = tools.serve(rmcp::transport::stdio()).await?;
+    running.waiting().await?;
+    if let Some(sandbox) = upstream.sandbox {
+        sandbox.shutdown().await;
+    }
+    Ok(())
+}

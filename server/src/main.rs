@@ -1,0 +1,61 @@
+//! `clerk-mcp`: the Clerk Chat MCP server binary.
+
+use clap::Parser;
+use clerk_mcp::{Cli, Command, LogFormat, Settings};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::resolve(&cli.options)?;
+    init_logging(settings.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Stdio => clerk_mcp::run_stdio(&settings).await,
+        Command::Serve => serve(&settings).await,
+    }
+}
+
+/// Logs go to stderr, always: on stdio, stdout carries the protocol.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let server = clerk_mcp::start_http(settings).await?;
+    let url = server.mcp_url();
+    println!("Clerk Chat MCP server on {url}");
+    println!("Add it to Claude Code with:");
+    println!("  claude mcp add clerk-chat --transport http {url}");
+    if settings.upstream.is_some() {
+        println!("Upstream: {}", server.upstream_url);
+    } else {
+        println!("Upstream: the embedded sandbox at {} (nothing is really sent)", server.upstream_url);
+        let numbers: Vec<String> = server.sandbox_inboxes.iter().map(|inbox| format!("{} ({})", inbox.phone, inbox.provider)).collect();
+        println!("Sandbox numbers to send from: {}", numbers.join(", "));
+    }
+    println!("Data directory: {} (change it with --data-dir)", settings.data_dir.display());
+    let stop = server.shutdown_handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        stop.cancel();
+    });
+    server.wait().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM can be watched");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,82 @@
+//! The Clerk Chat API the tools call: a remote one with the operator's key, or the embedded sandbox.
+
+use std::path::{Path, PathBuf};
+
+use clerk_chat::{ApiKey, Client, ClientOptions};
+use clerk_sandbox::{Sandbox, SandboxConfig, SeededInbox};
+
+use crate::config::Settings;
+
+pub struct Upstream {
+    pub client: Client,
+    pub base_url: String,
+    /// Set when the embedded sandbox is the upstream; it stops with the server.
+    pub sandbox: Option<Sandbox>,
+    /// The sandbox team's numbers, to send from.
+    pub sandbox_inboxes: Vec<SeededInbox>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("--upstream {0} needs an API key: set CLERK_API_KEY to a Clerk Chat API key (Clerk Chat > Settings > API)")]
+    MissingKey(String),
+    #[error("CLERK_API_KEY is not usable: {0}")]
+    BadKey(#[from] clerk_chat::InvalidApiKey),
+    #[error("{0}")]
+    Client(#[from] clerk_chat::ClientBuildError),
+    #[error("cannot start the embedded sandbox: {0}")]
+    Sandbox(#[from] clerk_sandbox::SandboxError),
+    #[error("cannot use the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+}
+
+pub async fn connect(settings: &Settings) -> Result<Upstream, UpstreamError> {
+    let options = ClientOptions { request_timeout: settings.upstream_timeout, ..ClientOptions::default() };
+    match &settings.upstream {
+        Some(base_url) => {
+            let key = settings.api_key.as_deref().ok_or_else(|| UpstreamError::MissingKey(base_url.clone()))?;
+            let client = Client::with_options(base_url, &ApiKey::new(key)?, &options)?;
+            Ok(Upstream { client, base_url: base_url.clone(), sandbox: None, sandbox_inboxes: Vec::new() })
+        }
+        None => {
+            let directory = settings.data_dir.join("sandbox");
+            std::fs::create_dir_all(&directory).map_err(|source| UpstreamError::DataDir { path: directory.clone(), source })?;
+            let mut config = SandboxConfig::new(directory.join("clerk-sandbox.db"));
+            config.delivery_delay = settings.sandbox_delivery_delay;
+            config.rate_limit_per_second = settings.sandbox_rate_limit;
+            let sandbox = Sandbox::start(config).await?;
+            let key = sandbox_key(&sandbox, &directory.join("api-key")).await?;
+            let client = Client::with_options(sandbox.base_url(), &key, &options)?;
+            let sandbox_inboxes = sandbox.inboxes(key.expose()).await?;
+            Ok(Upstream { client, base_url: sandbox.base_url().to_owned(), sandbox: Some(sandbox), sandbox_inboxes })
+        }
+    }
+}
+
+/// The sandbox team's key, kept beside its database (mode 0600): the sandbox stores only hashes,
+/// so the key it shows once is saved here on first start and read back later.
+async fn sandbox_key(sandbox: &Sandbox, path: &Path) -> Result<ApiKey, UpstreamError> {
+    let io_error = |source| UpstreamError::DataDir { path: path.to_owned(), source };
+    if let Some(seed) = sandbox.seeded_team() {
+        write_secret(path, &seed.api_key).map_err(io_error)?;
+        return Ok(ApiKey::new(seed.api_key.clone())?);
+    }
+    match std::fs::read_to_string(path) {
+        Ok(key) => Ok(ApiKey::new(key.trim())?),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let team = sandbox.create_team("Demo team").await?;
+            write_secret(path, &team.api_key).map_err(io_error)?;
+            Ok(ApiKey::new(team.api_key)?)
+        }
+        Err(error) => Err(io_error(error)),
+    }
+}
+
+fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(secret.as_bytes())
+}

@@ -1,0 +1,82 @@
+//! Shared set-up of the end-to-end tests: a real server on loopback, a real rmcp client.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use clerk_mcp::config::Options;
+use clerk_mcp::{RunningServer, Settings};
+use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::Value;
+
+pub struct TestServer {
+    pub server: RunningServer,
+    pub directory: tempfile::TempDir,
+}
+
+pub fn settings(directory: &std::path::Path, configure: impl FnOnce(&mut Options)) -> Settings {
+    let mut options = Options {
+        data_dir: Some(directory.to_owned()),
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        sandbox_delivery_delay_ms: Some(100),
+        sandbox_rate_limit: Some(0),
+        ..Options::default()
+    };
+    configure(&mut options);
+    Settings::resolve(&options).unwrap()
+}
+
+pub async fn start(configure: impl FnOnce(&mut Options)) -> TestServer {
+    let directory = tempfile::tempdir().unwrap();
+    let settings = settings(directory.path(), configure);
+    let server = clerk_mcp::start_http(&settings).await.unwrap_or_else(|error| panic!("{error}"));
+    TestServer { server, directory }
+}
+
+/// A client that keeps the progress notifications it receives.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl ClientHandler for Recorder {
+    async fn on_progress(&self, params: ProgressNotificationParam, _context: NotificationContext<RoleClient>) {
+        self.progress.lock().unwrap().push(params);
+    }
+}
+
+pub type Client = RunningService<RoleClient, Recorder>;
+
+pub async fn connect(url: &str) -> (Client, Recorder) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let recorder = Recorder::default();
+    let client = recorder.clone().serve(StreamableHttpClientTransport::from_uri(url.to_owned())).await.expect("the client connects");
+    (client, recorder)
+}
+
+pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
+    let arguments = arguments.as_object().cloned().expect("arguments are an object");
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments))
+        .await
+        .unwrap_or_else(|error| panic!("{tool}: {error}"))
+}
+
+pub fn text_of(result: &CallToolResult) -> String {
+    result.content.iter().filter_map(|content| content.as_text().map(|text| text.text.clone())).collect::<Vec<_>>().join("\n")
+}
+
+/// The structured result of a call that must have succeeded.
+pub fn ok(result: CallToolResult) -> Value {
+    assert_ne!(result.is_error, Some(true), "the call failed: {}", text_of(&result));
+    result.structured_content.expect("a successful call has structuredContent")
+}
+
+/// The error text of a call that must have failed as a tool error.
+pub fn tool_error(result: CallToolResult) -> String {
+    assert_eq!(result.is_error, Some(true), "expected a tool error, got {:?}", result.structured_content);
+    text_of(&result)
+}
