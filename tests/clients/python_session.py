@@ -1,0 +1,48 @@
+"""A scripted session of the official Python SDK client (PyPI `mcp`) against a running clerk-mcp:
+list the tools, call every tool, and check that a bad call comes back as a tool error.
+Usage: python python_session.py <mcp url> <sender number>"""
+
+import asyncio
+import sys
+import time
+
+from mcp import Client
+
+
+async def main(url: str, sender: str) -> None:
+    passed = 0
+    async with Client(url, mode="legacy") as client:
+        tools = (await client.list_tools()).tools
+        names = {tool.name for tool in tools}
+        assert {"send_message", "get_messages", "create_contact", "update_contact", "delete_contact", "create_contacts_batch", "create_campaign"} <= names, names
+        assert len(tools) == 10
+
+        async def call(name: str, arguments: dict) -> dict:
+            nonlocal passed
+            result = await client.call_tool(name, arguments)
+            assert not result.is_error, f"{name} failed: {result.content}"
+            assert isinstance(result.structured_content, dict), name
+            passed += 1
+            return result.structured_content
+
+        sent = await call("send_message", {"sender": sender, "recipients": ["+15559876543"], "body": "Hello from Python"})
+        assert sent["data"]["body"] == "Hello from Python"
+        assert (await call("get_messages", {"limit": 5}))["total"] >= 1
+        contact = await call("create_contact", {"name": "Py Contact", "phone": "+15551110003"})
+        await call("update_contact", {"contact_id": contact["data"]["id"], "name": "Py Contact 2"})
+        await call("search_contacts", {"phone": "+15551110003"})
+        await call("delete_contact", {"contact_id": contact["data"]["id"]})
+        await call("create_contacts_batch", {"contacts": [{"name": "Py One"}]})
+        campaign = await call("create_campaign", {"sender": sender, "list_name": "Demo customers", "body": "Py campaign"})
+        assert campaign["data"]["recipientCount"] == 4
+        await call("add_user", {"email": f"py-{time.time_ns()}@example.com"})
+        await call("search_users", {})
+
+        bad = await client.call_tool("get_messages", {"limit": 51})
+        assert bad.is_error and "limit is 51, more than the maximum 50" in bad.content[0].text, bad.content
+        passed += 1
+    print(f"python sdk session: {passed} passed, 0 failed")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
