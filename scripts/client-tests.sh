@@ -17,17 +17,20 @@ if [ ! -x "$work/venv/bin/python" ]; then
 fi
 "$work/venv/bin/pip" install --quiet "mcp==2.3.0"
 
-cargo build --quiet -p clerk-mcp --bin clerk-mcp
-server="$root/target/debug/clerk-mcp"
+# The binary under test: CLERK_MCP_BIN when the caller (cargo test) built it, else build it.
+server="${CLERK_MCP_BIN:-}"
+if [ -z "$server" ]; then
+  cargo build --quiet -p clerk-mcp --bin clerk-mcp
+  server="$root/target/debug/clerk-mcp"
+fi
 rm -rf "$work/data" "$work/data-stdio"
-port=18787
-"$server" --data-dir "$work/data" --listen "127.0.0.1:$port" --sandbox-rate-limit 0 >"$work/server.log" 2>"$work/server.err" &
+"$server" --data-dir "$work/data" --listen 127.0.0.1:0 --sandbox-rate-limit 0 >"$work/server.log" 2>"$work/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-url="http://127.0.0.1:$port/mcp"
+for _ in $(seq 100); do grep -q "^Sandbox numbers" "$work/server.log" 2>/dev/null && break; sleep 0.1; done
+url=$(sed -n 's/^Clerk Chat MCP server on //p' "$work/server.log")
 sender=$(sed -n 's/^Sandbox numbers to send from: \(+[0-9]*\).*/\1/p' "$work/server.log")
-[ -n "$sender" ] || { cat "$work/server.log" "$work/server.err"; echo "the server did not start" >&2; exit 1; }
+[ -n "$url" ] && [ -n "$sender" ] || { cat "$work/server.log" "$work/server.err"; echo "the server did not start" >&2; exit 1; }
 
 echo "-- TypeScript SDK"
 (cd "$clients" && node ts-session.mjs "$url" "$sender")

@@ -12,9 +12,14 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install --quiet "schemathesis==4.32.5"
 fi
 
-cargo build --quiet -p clerk-sandbox --bin clerk-sandbox
+# The binary under test: CLERK_SANDBOX_BIN when the caller (cargo test) built it, else build it.
+sandbox="${CLERK_SANDBOX_BIN:-}"
+if [ -z "$sandbox" ]; then
+  cargo build --quiet -p clerk-sandbox --bin clerk-sandbox
+  sandbox="$root/target/debug/clerk-sandbox"
+fi
 rm -f "$work"/sandbox.db*
-"$root/target/debug/clerk-sandbox" --database "$work/sandbox.db" --bind 127.0.0.1:0 --rate-limit 0 >"$work/sandbox.log" 2>&1 &
+"$sandbox" --database "$work/sandbox.db" --bind 127.0.0.1:0 --rate-limit 0 >"$work/sandbox.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q "API key" "$work/sandbox.log" 2>/dev/null && break; sleep 0.1; done
