@@ -93,6 +93,9 @@ impl Sandbox {
             let shutdown = async move {
                 let _ = server_stopped.wait_for(|stop| *stop).await;
             };
+            let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+                let _ = stream.set_nodelay(true);
+            });
             if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 tracing::error!("the sandbox server stopped: {error}");
             }

@@ -12,7 +12,14 @@ fn real_mcp_clients_work_with_the_server() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "a client test failed:\n{stdout}\n{stderr}");
-    for expected in ["typescript sdk session", "python sdk session", "inspector http tools/list", "inspector stdio tools/call", "conformance 2026-07-28: as expected", "all client tests passed"] {
+    for expected in [
+        "typescript sdk session",
+        "python sdk session",
+        "inspector http tools/list",
+        "inspector stdio tools/call",
+        "conformance 2026-07-28: as expected",
+        "all client tests passed",
+    ] {
         assert!(stdout.contains(expected), "missing `{expected}` in:\n{stdout}");
     }
 }

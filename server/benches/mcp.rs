@@ -1,0 +1,301 @@
+//! Benchmark of the MCP server binary: tools/call throughput and latency over streamable HTTP,
+//! the same operations called directly with the SDK (the difference is what the MCP layer
+//! adds), memory when idle and with 1,000 open sessions, and time from start to ready.
+//! Run with `cargo bench -p clerk-mcp --bench mcp`; it starts the release binary itself.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+
+const RUN_FOR: Duration = Duration::from_secs(4);
+
+struct Server {
+    child: std::process::Child,
+    address: std::net::SocketAddr,
+    sandbox_url: String,
+    sender: String,
+    api_key: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server and measures how long until `/healthz` answers.
+fn start_server(data_dir: &std::path::Path) -> (Server, Duration) {
+    use std::io::BufRead;
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clerk-mcp"))
+        .args(["--listen", "127.0.0.1:0", "--sandbox-rate-limit", "0", "--data-dir"])
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut address, mut sandbox_url, mut sender) = (None, None, None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("Clerk Chat MCP server on http://") {
+            address = Some(url.trim_end_matches("/mcp").parse().unwrap());
+        } else if let Some(rest) = line.strip_prefix("Upstream: the embedded sandbox at ") {
+            sandbox_url = Some(rest.split(' ').next().unwrap().to_owned());
+        } else if let Some(rest) = line.strip_prefix("Sandbox numbers to send from: ") {
+            sender = Some(rest.split(' ').next().unwrap().to_owned());
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let address: std::net::SocketAddr = address.expect("the banner names the URL");
+    loop {
+        if let Ok(mut stream) = std::net::TcpStream::connect(address) {
+            use std::io::{Read, Write};
+            stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").unwrap();
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.1 200") {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let ready = started.elapsed();
+    let api_key = std::fs::read_to_string(data_dir.join("sandbox/api-key")).unwrap();
+    (Server { child, address, sandbox_url: sandbox_url.unwrap(), sender: sender.unwrap(), api_key }, ready)
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 =
+        status.lines().find(|line| line.starts_with("VmRSS:")).and_then(|line| line.split_whitespace().nth(1)).unwrap().parse().unwrap();
+    kib / 1024.0
+}
+
+/// One MCP session on its own keep-alive connection, spoken with plain hyper to keep the
+/// client's share of the two cores small.
+struct Session {
+    sender: SendRequest<Full<Bytes>>,
+    id: String,
+    next: u64,
+}
+
+async fn open_session(address: std::net::SocketAddr) -> Session {
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(connection);
+    let mut session = Session { sender, id: String::new(), next: 1 };
+    let initialize = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}});
+    let (headers, _) = session.post(&initialize).await;
+    session.id = headers.get("mcp-session-id").unwrap().to_str().unwrap().to_owned();
+    session.post(&serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    session
+}
+
+impl Session {
+    async fn post(&mut self, message: &serde_json::Value) -> (hyper::HeaderMap, String) {
+        let mut request = hyper::Request::post("/mcp")
+            .header("host", "127.0.0.1")
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json");
+        if !self.id.is_empty() {
+            request = request.header("mcp-session-id", &self.id).header("mcp-protocol-version", "2025-11-25");
+        }
+        let request = request.body(Full::new(Bytes::from(message.to_string()))).unwrap();
+        self.sender.ready().await.unwrap();
+        let response = self.sender.send_request(request).await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (headers, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    async fn call_tool(&mut self, name: &str, arguments: &serde_json::Value) {
+        let id = self.next;
+        self.next += 1;
+        let (_, body) = self
+            .post(
+                &serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": arguments}}),
+            )
+            .await;
+        assert!(body.contains("\"isError\":false"), "{name} failed: {body}");
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Operation {
+    GetMessages,
+    SendMessage,
+}
+
+struct Measured {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+fn summarize(mut latencies: Vec<Duration>, elapsed: Duration) -> Measured {
+    latencies.sort_unstable();
+    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    Measured { per_second: latencies.len() as f64 / elapsed.as_secs_f64(), p50: at(0.5), p99: at(0.99) }
+}
+
+async fn measure_mcp(server: &Arc<ServerInfo>, operation: Operation, concurrency: usize) -> Measured {
+    let mut sessions = Vec::new();
+    for _ in 0..concurrency {
+        let mut session = open_session(server.address).await;
+        for _ in 0..3 {
+            run_mcp(&mut session, server, operation).await;
+        }
+        sessions.push(session);
+    }
+    let started = Instant::now();
+    let workers: Vec<_> = sessions
+        .into_iter()
+        .map(|mut session| {
+            let server = Arc::clone(server);
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while started.elapsed() < RUN_FOR {
+                    let call_started = Instant::now();
+                    run_mcp(&mut session, &server, operation).await;
+                    latencies.push(call_started.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await.unwrap());
+    }
+    summarize(latencies, started.elapsed())
+}
+
+async fn run_mcp(session: &mut Session, server: &ServerInfo, operation: Operation) {
+    match operation {
+        Operation::GetMessages => session.call_tool("get_messages", &serde_json::json!({"limit": 50})).await,
+        Operation::SendMessage => {
+            session
+                .call_tool(
+                    "send_message",
+                    &serde_json::json!({"sender": server.sender, "recipients": ["+15559876543"], "body": "Benchmark"}),
+                )
+                .await
+        }
+    }
+}
+
+async fn measure_sdk(server: &Arc<ServerInfo>, operation: Operation, concurrency: usize) -> Measured {
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let server = Arc::clone(server);
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while started.elapsed() < RUN_FOR {
+                    let call_started = Instant::now();
+                    match operation {
+                        Operation::GetMessages => {
+                            server.sdk.find_messages().limit(std::num::NonZeroU32::new(50).unwrap()).send().await.unwrap();
+                        }
+                        Operation::SendMessage => {
+                            let body = clerk_chat::types::SendMessageRequest::builder()
+                                .sender(server.sender.as_str())
+                                .recipients(vec!["+15559876543".parse().unwrap()])
+                                .body("Benchmark")
+                                .media_urls(Vec::<clerk_chat::types::MediaUrl>::new());
+                            server.sdk.send_message().body(body).send().await.unwrap();
+                        }
+                    }
+                    latencies.push(call_started.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await.unwrap());
+    }
+    summarize(latencies, started.elapsed())
+}
+
+struct ServerInfo {
+    address: std::net::SocketAddr,
+    sender: String,
+    sdk: clerk_chat::Client,
+}
+
+fn main() {
+    let directory = tempfile::tempdir().unwrap();
+    let (server, ready) = start_server(directory.path());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let pid = server.child.id();
+    std::thread::sleep(Duration::from_millis(300));
+    let idle_rss = rss_mib(pid);
+    let info = Arc::new(ServerInfo {
+        address: server.address,
+        sender: server.sender.clone(),
+        sdk: clerk_chat::Client::with_api_key(&server.sandbox_url, &clerk_chat::ApiKey::new(server.api_key.trim()).unwrap()).unwrap(),
+    });
+    let sessions_rss = runtime.block_on(async {
+        let mut sessions = Vec::new();
+        for _ in 0..1000 {
+            sessions.push(open_session(info.address).await);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let rss = rss_mib(pid);
+        drop(sessions);
+        rss
+    });
+    // A fixed read dataset: 1,000 messages, written before any read is measured.
+    runtime.block_on(async {
+        let mut session = open_session(info.address).await;
+        for _ in 0..1000 {
+            run_mcp(&mut session, &info, Operation::SendMessage).await;
+        }
+    });
+    println!(
+        "clerk-mcp benchmark, {} s per row, server (with its embedded sandbox) and client on this machine's {} cores",
+        RUN_FOR.as_secs(),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
+    println!("start to ready (/healthz answers): {:.1} ms", ready.as_secs_f64() * 1000.0);
+    println!(
+        "{:<14} {:>5} {:>12} {:>9} {:>9} {:>12} {:>9} {:>9} {:>13}",
+        "operation", "conc.", "mcp calls/s", "mcp p50", "mcp p99", "sdk calls/s", "sdk p50", "sdk p99", "overhead p50"
+    );
+    for operation in [Operation::GetMessages, Operation::SendMessage] {
+        for concurrency in [1, 16, 64] {
+            let sdk = runtime.block_on(measure_sdk(&info, operation, concurrency));
+            let mcp = runtime.block_on(measure_mcp(&info, operation, concurrency));
+            let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
+            println!(
+                "{:<14} {:>5} {:>12.0} {:>9.2} {:>9.2} {:>12.0} {:>9.2} {:>9.2} {:>10.2} ms",
+                match operation {
+                    Operation::GetMessages => "get_messages",
+                    Operation::SendMessage => "send_message",
+                },
+                concurrency,
+                mcp.per_second,
+                ms(mcp.p50),
+                ms(mcp.p99),
+                sdk.per_second,
+                ms(sdk.p50),
+                ms(sdk.p99),
+                ms(mcp.p50) - ms(sdk.p50),
+            );
+        }
+    }
+    println!("RSS idle (after start): {idle_rss:.1} MiB");
+    println!("RSS with 1,000 open, idle sessions (measured before the load): {sessions_rss:.1} MiB");
+}
