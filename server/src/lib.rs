@@ -30,6 +30,9 @@ pub const SERVER_NAME: &str = "clerk-chat";
 /// How long a shutdown waits for tool calls in flight before closing sessions anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long results of calls that just finished get to reach their client before sessions close.
+const RESPONSE_FLUSH_GRACE: Duration = Duration::from_millis(250);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -136,18 +139,24 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
     let sandbox_inboxes = upstream.sandbox_inboxes.clone();
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        let graceful = {
-            let tools = tools.clone();
-            let sessions_closed = sessions_closed.clone();
+        // On shutdown axum stops accepting at once; sessions (and their SSE streams, which keep
+        // connections open) close only once the tool calls in flight are done.
+        let drain = {
+            let stop = stop.clone();
             async move {
                 stop.cancelled().await;
                 tracing::info!("shutting down: waiting for tool calls in flight");
                 if tokio::time::timeout(DRAIN_TIMEOUT, tools.drained()).await.is_err() {
                     tracing::warn!("tool calls still running after {DRAIN_TIMEOUT:?}; closing anyway");
                 }
+                // A finished call's result still has to pass through rmcp's session to its
+                // stream; closing sessions at once would drop it.
+                tokio::time::sleep(RESPONSE_FLUSH_GRACE).await;
                 sessions_closed.cancel();
             }
         };
+        tokio::spawn(drain);
+        let graceful = stop.cancelled_owned();
         // Without TCP_NODELAY an SSE answer written in parts waits on the client's delayed ACK:
         // 40 ms added to every tool call.
         let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
