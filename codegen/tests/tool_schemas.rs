@@ -85,14 +85,20 @@ fn assert_self_contained(schema: &Value, at: &str) {
     }
 }
 
-#[test]
-fn tool_schemas_keep_every_constraint_of_the_spec() {
+/// The spec's text and the generator's output for the workspace's own inputs.
+fn generate_for_workspace() -> (String, clerk_codegen::Generated) {
     let root = workspace_root();
     let spec_text = std::fs::read_to_string(root.join(SPEC_PATH)).unwrap();
     let manifest_text = std::fs::read_to_string(root.join(MANIFEST_PATH)).unwrap();
     let generated =
         generate(&Inputs { spec_file: SPEC_PATH, spec_text: &spec_text, manifest_file: MANIFEST_PATH, manifest_text: &manifest_text })
             .unwrap();
+    (spec_text, generated)
+}
+
+#[test]
+fn tool_schemas_keep_every_constraint_of_the_spec() {
+    let (spec_text, generated) = generate_for_workspace();
     let spec: Value = serde_yaml::from_str(&spec_text).unwrap();
     let mut checked_arguments = 0;
     for plan in &generated.plans {
@@ -137,12 +143,7 @@ fn tool_schemas_keep_every_constraint_of_the_spec() {
 
 #[test]
 fn the_e164_pattern_reaches_every_phone_argument() {
-    let root = workspace_root();
-    let spec_text = std::fs::read_to_string(root.join(SPEC_PATH)).unwrap();
-    let manifest_text = std::fs::read_to_string(root.join(MANIFEST_PATH)).unwrap();
-    let generated =
-        generate(&Inputs { spec_file: SPEC_PATH, spec_text: &spec_text, manifest_file: MANIFEST_PATH, manifest_text: &manifest_text })
-            .unwrap();
+    let (_, generated) = generate_for_workspace();
     let e164 = json!("^\\+[1-9][0-9]{1,14}$");
     let send = generated.plans.iter().find(|plan| plan.name == "send_message").unwrap();
     assert_eq!(send.input_schema["properties"]["sender"]["pattern"], e164);
