@@ -25,6 +25,17 @@ pub enum Command {
     Stdio,
 }
 
+/// How HTTP callers authenticate. stdio has no OAuth: it takes the key from the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// No sign-in; for local development, so it listens only on loopback.
+    None,
+    /// Tokens of an existing OAuth authorization server (--issuer), checked through its JWKS;
+    /// every caller uses the server-wide upstream key.
+    External,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -68,6 +79,17 @@ pub struct Options {
     /// Log format on stderr [default: text]; the level comes from RUST_LOG (default info).
     #[arg(long, global = true, env = "CLERK_MCP_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// HTTP: how callers sign in [default: none].
+    #[arg(long, global = true, env = "CLERK_MCP_AUTH", value_enum)]
+    pub auth: Option<AuthMode>,
+    /// HTTP with --auth external: the authorization server's issuer URL; its RFC 8414 or
+    /// OpenID metadata must name a jwks_uri.
+    #[arg(long, global = true, env = "CLERK_MCP_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
+    /// HTTP: the server's external base URL (e.g. https://mcp.example.com); tokens must be
+    /// issued for its /mcp [default: http://LISTEN_ADDRESS].
+    #[arg(long, global = true, env = "CLERK_MCP_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
     /// HTTP: the address to listen on [default: 127.0.0.1:8787].
     #[arg(long, global = true, env = "CLERK_MCP_LISTEN", value_name = "ADDRESS")]
     pub listen: Option<SocketAddr>,
@@ -98,6 +120,9 @@ struct FileSettings {
     upstream: Option<String>,
     upstream_timeout: Option<u64>,
     log_format: Option<LogFormat>,
+    auth: Option<AuthMode>,
+    issuer: Option<String>,
+    public_url: Option<String>,
     listen: Option<SocketAddr>,
     allowed_hosts: Option<Vec<String>>,
     allowed_origins: Option<Vec<String>>,
@@ -142,6 +167,9 @@ pub struct Settings {
     pub api_key: Option<String>,
     pub upstream_timeout: Duration,
     pub log_format: LogFormat,
+    pub auth: AuthMode,
+    pub issuer: Option<String>,
+    pub public_url: Option<String>,
     pub listen: SocketAddr,
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
@@ -196,6 +224,9 @@ impl Settings {
             api_key: std::env::var("CLERK_API_KEY").ok().map(|key| key.trim().to_owned()).filter(|key| !key.is_empty()),
             upstream_timeout: Duration::from_secs(options.upstream_timeout.or(file.upstream_timeout).unwrap_or(30)),
             log_format: options.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+            auth: options.auth.or(file.auth).unwrap_or(AuthMode::None),
+            issuer: options.issuer.clone().or(file.issuer),
+            public_url: options.public_url.clone().or(file.public_url),
             listen,
             allowed_hosts: options
                 .allowed_hosts

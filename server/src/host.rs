@@ -27,6 +27,17 @@ impl Host for ServerHost {
         Ok(self.upstream.clone())
     }
 
+    /// The HTTP middleware already refused calls without the tool's scope (403, for step-up);
+    /// this keeps the rule for any path into a tool that skipped it.
+    fn check_scope(&self, request: &RequestContext<RoleServer>, scope: &str) -> Result<(), HostError> {
+        let principal =
+            request.extensions.get::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<crate::auth::Principal>());
+        match principal {
+            Some(principal) if !principal.scopes.contains(scope) => Err(HostError::MissingScope { scope: scope.to_owned() }),
+            _ => Ok(()),
+        }
+    }
+
     fn select_provider(&self, explicit: Option<&str>, sender: Option<&str>) -> Result<Option<ProviderSelection>, HostError> {
         self.providers.select(explicit, sender)
     }

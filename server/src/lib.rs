@@ -2,6 +2,7 @@
 //! (Clerk Chat or the embedded sandbox), the SMS provider policy and the transport; every tool
 //! and request to Clerk Chat comes from `clerk_chat`.
 
+pub mod auth;
 pub mod config;
 mod host;
 pub mod providers;
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use config::{Cli, Command, LogFormat, Settings};
+pub use config::{AuthMode, Cli, Command, LogFormat, Settings};
 pub use host::ServerHost;
 pub use upstream::Upstream;
 
@@ -43,6 +44,12 @@ pub enum StartError {
     Upstream(#[from] upstream::UpstreamError),
     #[error("cannot listen on {address}: {source}")]
     Listen { address: SocketAddr, source: std::io::Error },
+    #[error("--auth none serves without sign-in, so it listens only on loopback; {0} is not a loopback address (use --auth external)")]
+    NotLoopback(SocketAddr),
+    #[error("--auth external needs --issuer, the authorization server's issuer URL")]
+    NoIssuer,
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
 }
 
 fn instructions(sandbox: bool) -> String {
@@ -105,6 +112,12 @@ impl RunningServer {
 
 /// Starts the HTTP server: `/mcp` (streamable HTTP, every MCP revision rmcp speaks) and `/healthz`.
 pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError> {
+    if settings.auth == AuthMode::None && !settings.listen.ip().is_loopback() {
+        return Err(StartError::NotLoopback(settings.listen));
+    }
+    if settings.auth == AuthMode::External && settings.issuer.is_none() {
+        return Err(StartError::NoIssuer);
+    }
     let upstream = upstream::connect(settings).await?;
     let tools = tool_server(&upstream, settings)?;
     let listener =
@@ -126,8 +139,26 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
     let handler = tools.clone();
     let service: StreamableHttpService<ToolServer<ServerHost>, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(handler.clone()), LocalSessionManager::default().into(), config);
+    let mcp = axum::Router::new().fallback_service(service);
+    let (mcp, metadata_routes) = match (settings.auth, &settings.issuer) {
+        (AuthMode::External, Some(issuer)) => {
+            let public_base = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+            let resource_server = std::sync::Arc::new(auth::ResourceServer::discover(issuer, &public_base).await?);
+            let metadata = resource_server.metadata();
+            let serve_metadata = move || {
+                let metadata = metadata.clone();
+                async move { axum::Json(metadata) }
+            };
+            let routes = axum::Router::new()
+                .route("/.well-known/oauth-protected-resource", get(serve_metadata.clone()))
+                .route("/.well-known/oauth-protected-resource/mcp", get(serve_metadata));
+            (mcp.layer(axum::middleware::from_fn_with_state(resource_server, auth::require_token)), routes)
+        }
+        _ => (mcp, axum::Router::new()),
+    };
     let app = axum::Router::new()
-        .nest_service("/mcp", service)
+        .nest("/mcp", mcp)
+        .merge(metadata_routes)
         .route("/healthz", get(|| async { "ok" }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {

@@ -1,0 +1,236 @@
+//! The HTTP transport as an OAuth 2.1 protected resource (MCP authorization, RFC 9728): bearer
+//! tokens checked against the authorization server's JWKS, audience bound to this server's
+//! canonical URL, per-tool scopes from the manifest enforced with a 403 step-up challenge.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Value, json};
+
+/// Who is calling, as the access token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub scopes: BTreeSet<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("cannot discover the authorization server {issuer}: {reason}")]
+    Discovery { issuer: String, reason: String },
+    #[error("invalid --public-url `{0}`: write the server's external base URL, such as https://mcp.example.com")]
+    PublicUrl(String),
+}
+
+/// Validates bearer tokens for this server.
+pub struct ResourceServer {
+    /// The canonical URL of `/mcp`: the audience every token must carry.
+    pub resource: String,
+    pub metadata_url: String,
+    issuer: String,
+    jwks_uri: String,
+    jwks: RwLock<(JwkSet, Instant)>,
+    http: reqwest::Client,
+    /// Every tool's scope, by tool name.
+    tool_scopes: HashMap<String, String>,
+}
+
+/// Keys are fetched again for an unknown `kid` at most this often, so that garbage tokens
+/// cannot make the server hammer the authorization server.
+const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+/// Clock skew tolerated on `exp` and `nbf`.
+const LEEWAY_SECONDS: u64 = 30;
+
+/// `https://Host:443/` -> `https://host`: lowercase scheme and host, no default port, no
+/// trailing slash, as the MCP spec's canonical server URI.
+pub fn canonical_base(url: &str) -> Result<String, AuthError> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| AuthError::PublicUrl(url.to_owned()))?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host_str().is_none()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+    {
+        return Err(AuthError::PublicUrl(url.to_owned()));
+    }
+    let port = parsed.port().map(|port| format!(":{port}")).unwrap_or_default();
+    let path = parsed.path().trim_end_matches('/');
+    Ok(format!("{}://{}{port}{path}", parsed.scheme(), parsed.host_str().unwrap_or_default().to_lowercase()))
+}
+
+impl ResourceServer {
+    /// Reads the issuer's RFC 8414 (or OpenID) metadata for its JWKS, and the keys.
+    pub async fn discover(issuer: &str, public_base: &str) -> Result<ResourceServer, AuthError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let failed = |reason: String| AuthError::Discovery { issuer: issuer.to_owned(), reason };
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|error| failed(error.to_string()))?;
+        let issuer = issuer.trim_end_matches('/').to_owned();
+        let mut jwks_uri = None;
+        for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
+            if let Ok(response) = http.get(format!("{issuer}{path}")).send().await
+                && response.status().is_success()
+                && let Ok(metadata) = response.json::<Value>().await
+            {
+                jwks_uri = metadata.get("jwks_uri").and_then(Value::as_str).map(str::to_owned);
+                break;
+            }
+        }
+        let jwks_uri = jwks_uri.ok_or_else(|| {
+            failed("neither /.well-known/oauth-authorization-server nor /.well-known/openid-configuration names a jwks_uri".to_owned())
+        })?;
+        let keys = fetch_jwks(&http, &jwks_uri).await.map_err(failed)?;
+        let base = canonical_base(public_base)?;
+        let tool_scopes = clerk_chat::tools::TOOLS.iter().map(|spec| (spec.name.to_owned(), spec.scope.to_owned())).collect();
+        Ok(ResourceServer {
+            resource: format!("{base}/mcp"),
+            metadata_url: format!("{base}/.well-known/oauth-protected-resource/mcp"),
+            issuer,
+            jwks_uri,
+            jwks: RwLock::new((keys, Instant::now())),
+            http,
+            tool_scopes,
+        })
+    }
+
+    /// Every scope a tool needs, sorted, for metadata and challenges.
+    pub fn scopes(&self) -> Vec<String> {
+        self.tool_scopes.values().cloned().collect::<BTreeSet<_>>().into_iter().collect()
+    }
+
+    /// RFC 9728 protected resource metadata.
+    pub fn metadata(&self) -> Value {
+        json!({
+            "resource": self.resource,
+            "authorization_servers": [self.issuer],
+            "scopes_supported": self.scopes(),
+            "bearer_methods_supported": ["header"],
+            "resource_name": "Clerk Chat",
+        })
+    }
+
+    async fn validate(&self, token: &str) -> Result<Principal, String> {
+        let header = jsonwebtoken::decode_header(token).map_err(|error| format!("malformed token: {error}"))?;
+        // Only asymmetric signatures: `none` and HMAC (which a public key could forge) are refused.
+        if !matches!(
+            header.alg,
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::ES256
+                | Algorithm::ES384
+                | Algorithm::PS256
+                | Algorithm::EdDSA
+        ) {
+            return Err(format!("tokens signed with {:?} are not accepted", header.alg));
+        }
+        let kid = header.kid.clone().ok_or("the token names no signing key (kid)")?;
+        let key = match self.key(&kid) {
+            Some(key) => key,
+            None => {
+                self.refresh_keys().await;
+                self.key(&kid).ok_or_else(|| format!("unknown signing key {kid}"))?
+            }
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.resource]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+        let data = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|error| format!("invalid token: {error}"))?;
+        let claims = data.claims;
+        let scopes = claims.get("scope").and_then(Value::as_str).unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+        Ok(Principal { subject: claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned(), scopes })
+    }
+
+    fn key(&self, kid: &str) -> Option<DecodingKey> {
+        let keys = self.jwks.read().expect("the JWKS lock is never poisoned");
+        keys.0.find(kid).and_then(|jwk| DecodingKey::from_jwk(jwk).ok())
+    }
+
+    async fn refresh_keys(&self) {
+        if self.jwks.read().expect("the JWKS lock is never poisoned").1.elapsed() < JWKS_REFRESH_INTERVAL {
+            return;
+        }
+        match fetch_jwks(&self.http, &self.jwks_uri).await {
+            Ok(keys) => *self.jwks.write().expect("the JWKS lock is never poisoned") = (keys, Instant::now()),
+            Err(error) => tracing::warn!("cannot refresh the authorization server's keys: {error}"),
+        }
+    }
+
+    fn challenge(&self, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
+        let mut value = format!("Bearer resource_metadata=\"{}\", scope=\"{scope}\"", self.metadata_url);
+        if let Some((code, description)) = error {
+            value.push_str(&format!(", error=\"{code}\", error_description=\"{}\"", description.replace('"', "'")));
+        }
+        let mut response = (status, axum::Json(json!({"error": error.map(|(code, _)| code).unwrap_or("unauthorized")}))).into_response();
+        if let Ok(header_value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header_value);
+        }
+        response
+    }
+}
+
+async fn fetch_jwks(http: &reqwest::Client, uri: &str) -> Result<JwkSet, String> {
+    let response = http.get(uri).send().await.map_err(|error| format!("cannot fetch {uri}: {error}"))?;
+    response
+        .error_for_status()
+        .map_err(|error| error.to_string())?
+        .json::<JwkSet>()
+        .await
+        .map_err(|error| format!("{uri} is not a JWKS: {error}"))
+}
+
+/// The middleware in front of `/mcp`: a valid token, and for `tools/call` the tool's scope.
+pub async fn require_token(State(server): State<std::sync::Arc<ResourceServer>>, request: Request, next: Next) -> Response {
+    let all_scopes = server.scopes().join(" ");
+    let Some(token) =
+        request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "))
+    else {
+        return server.challenge(StatusCode::UNAUTHORIZED, None, &all_scopes);
+    };
+    let principal = match server.validate(token.trim()).await {
+        Ok(principal) => principal,
+        Err(reason) => {
+            tracing::info!("refused a bearer token: {reason}");
+            return server.challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", &reason)), &all_scopes);
+        }
+    };
+    let (mut parts, body) = request.into_parts();
+    // The tool a tools/call names decides the scope; the body is read once and put back.
+    let bytes = match axum::body::to_bytes(body, 4 * 1024 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
+    };
+    if let Ok(message) = serde_json::from_slice::<Value>(&bytes)
+        && message.get("method").and_then(Value::as_str) == Some("tools/call")
+        && let Some(scope) = message.pointer("/params/name").and_then(Value::as_str).and_then(|tool| server.tool_scopes.get(tool))
+        && !principal.scopes.contains(scope)
+    {
+        let description = format!("this tool needs the scope {scope}");
+        return server.challenge(StatusCode::FORBIDDEN, Some(("insufficient_scope", &description)), scope);
+    }
+    parts.extensions.insert(principal);
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_urls_are_lowercase_without_trailing_slash_or_default_port() {
+        assert_eq!(canonical_base("https://MCP.Example.com/").unwrap(), "https://mcp.example.com");
+        assert_eq!(canonical_base("https://mcp.example.com:443").unwrap(), "https://mcp.example.com");
+        assert_eq!(canonical_base("http://127.0.0.1:8787").unwrap(), "http://127.0.0.1:8787");
+        assert!(canonical_base("mcp.example.com").is_err());
+        assert!(canonical_base("https://mcp.example.com/?x=1").is_err());
+    }
+}

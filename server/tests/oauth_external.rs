@@ -1,0 +1,192 @@
+//! `--auth external`: the server as an OAuth 2.1 protected resource in front of an existing
+//! authorization server, checked with real signed tokens and a real JWKS on loopback.
+
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+
+const ISSUER_KEY: &[u8] = include_bytes!("fixtures/test-issuer-es256.pem");
+const ATTACKER_KEY: &[u8] = include_bytes!("fixtures/test-attacker-es256.pem");
+
+/// A minimal authorization server: RFC 8414 metadata naming a JWKS with one ES256 key.
+async fn issuer() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut jwk = Jwk::from_encoding_key(&EncodingKey::from_ec_pem(ISSUER_KEY).unwrap(), Algorithm::ES256).unwrap();
+    jwk.common.key_id = Some("k1".to_owned());
+    let jwks = JwkSet { keys: vec![jwk] };
+    let metadata = json!({"issuer": base, "jwks_uri": format!("{base}/jwks.json"), "authorization_endpoint": format!("{base}/authorize"), "token_endpoint": format!("{base}/token")});
+    let app = axum::Router::new()
+        .route("/.well-known/oauth-authorization-server", axum::routing::get(move || async move { axum::Json(metadata) }))
+        .route("/jwks.json", axum::routing::get(move || async move { axum::Json(jwks) }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn token(claims: Value, key: &[u8]) -> String {
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some("k1".to_owned());
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_pem(key).unwrap()).unwrap()
+}
+
+struct Setup {
+    server: clerk_mcp::RunningServer,
+    issuer: String,
+    resource: String,
+    _directory: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let issuer = issuer().await;
+    let directory = tempfile::tempdir().unwrap();
+    let settings = common::settings(directory.path(), |options| {
+        options.auth = Some(clerk_mcp::AuthMode::External);
+        options.issuer = Some(issuer.clone());
+        options.public_url = Some("http://127.0.0.1".to_owned());
+    });
+    let server = clerk_mcp::start_http(&settings).await.unwrap_or_else(|error| panic!("{error}"));
+    Setup { server, issuer, resource: "http://127.0.0.1/mcp".to_owned(), _directory: directory }
+}
+
+fn claims(setup: &Setup, scope: &str) -> Value {
+    json!({"iss": setup.issuer, "sub": "user-1", "aud": setup.resource, "exp": now() + 300, "nbf": now() - 10, "iat": now(), "scope": scope})
+}
+
+async fn status_with(setup: &Setup, token: Option<&str>) -> (u16, String) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut request = reqwest::Client::new()
+        .post(setup.server.mcp_url())
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let challenge = response.headers().get("www-authenticate").map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default();
+    (response.status().as_u16(), challenge)
+}
+
+#[tokio::test]
+async fn metadata_is_published_and_a_missing_token_gets_the_challenge() {
+    let setup = setup().await;
+    let base = format!("http://{}", setup.server.address);
+    for path in ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"] {
+        let metadata: Value = reqwest::get(format!("{base}{path}")).await.unwrap().json().await.unwrap();
+        assert_eq!(metadata["resource"], setup.resource.as_str());
+        assert_eq!(metadata["authorization_servers"], json!([setup.issuer]));
+        assert!(metadata["scopes_supported"].as_array().unwrap().contains(&json!("messages:send")));
+    }
+    let (status, challenge) = status_with(&setup, None).await;
+    assert_eq!(status, 401);
+    assert!(challenge.starts_with("Bearer resource_metadata=\"http://127.0.0.1/.well-known/oauth-protected-resource/mcp\""), "{challenge}");
+    assert!(challenge.contains("scope=\"") && challenge.contains("messages:send"), "{challenge}");
+    setup.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused() {
+    let setup = setup().await;
+    let good = claims(&setup, "messages:read");
+    let mut wrong_audience = good.clone();
+    wrong_audience["aud"] = json!("https://other.example/mcp");
+    let mut expired = good.clone();
+    expired["exp"] = json!(now() - 120);
+    let mut wrong_issuer = good.clone();
+    wrong_issuer["iss"] = json!("https://evil.example");
+    let cases = [
+        ("wrong audience", token(wrong_audience, ISSUER_KEY)),
+        ("expired", token(expired, ISSUER_KEY)),
+        ("wrong issuer", token(wrong_issuer, ISSUER_KEY)),
+        ("bad signature", token(good.clone(), ATTACKER_KEY)),
+        ("alg none", format!("{}.{}.", b64(r#"{"alg":"none","kid":"k1"}"#), b64(&good.to_string()))),
+        ("not a token", "garbage".to_owned()),
+    ];
+    for (case, bad) in cases {
+        let (status, challenge) = status_with(&setup, Some(&bad)).await;
+        assert_eq!(status, 401, "{case}");
+        assert!(challenge.contains("error=\"invalid_token\""), "{case}: {challenge}");
+    }
+    assert_eq!(status_with(&setup, Some(&token(good, ISSUER_KEY))).await.0, 200, "the good token works");
+    setup.server.shutdown().await;
+}
+
+fn b64(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0_u32, |acc, (index, byte)| acc | (u32::from(*byte) << (16 - 8 * index)));
+        for index in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * index)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_token_without_the_tools_scope_gets_403_insufficient_scope() {
+    let setup = setup().await;
+    let read_only = token(claims(&setup, "messages:read contacts:read"), ISSUER_KEY);
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(setup.server.mcp_url()).auth_header(read_only.clone()),
+    );
+    let client = ().serve(transport).await.expect("a valid token connects");
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 10, "tools are listed; calling one needs its scope");
+    let read = client.call_tool(CallToolRequestParams::new("search_contacts")).await.unwrap();
+    assert_ne!(read.is_error, Some(true));
+    let send =
+        client
+            .call_tool(CallToolRequestParams::new("send_message").with_arguments(
+                json!({"sender": "+12005550100", "recipients": ["+15559876543"], "body": "hi"}).as_object().unwrap().clone(),
+            ))
+            .await;
+    assert!(send.is_err(), "the HTTP layer refuses the call: {send:?}");
+    client.cancel().await.unwrap();
+
+    // The challenge itself, as a client sees it, for step-up.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let initialize = http
+        .post(setup.server.mcp_url())
+        .bearer_auth(&read_only)
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
+        .send()
+        .await
+        .unwrap();
+    let session = initialize.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let response = http
+        .post(setup.server.mcp_url())
+        .bearer_auth(&read_only)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", session)
+        .json(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "send_message", "arguments": {}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"messages:send\""), "{challenge}");
+    setup.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn auth_none_refuses_to_listen_beyond_loopback() {
+    let directory = tempfile::tempdir().unwrap();
+    let settings = common::settings(directory.path(), |options| options.listen = Some("0.0.0.0:0".parse().unwrap()));
+    let error = clerk_mcp::start_http(&settings).await.err().expect("refused").to_string();
+    assert!(error.contains("--auth none serves without sign-in, so it listens only on loopback"), "{error}");
+}
