@@ -251,7 +251,7 @@ impl Settings {
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
     toml::from_str(&text).map_err(|error| {
-        let line = error.span().map(|span| text[..span.start].lines().count().max(1));
+        let line = error.span().map(|span| text[..span.start].matches('\n').count() + 1);
         let place = line.map(|line| format!("line {line}: ")).unwrap_or_default();
         ConfigError::Parse { path: path.to_owned(), message: format!("{place}{}", error.message()) }
     })
@@ -263,5 +263,52 @@ fn parse_route(route: &str) -> Result<(String, String), ConfigError> {
             Ok((sender.trim().to_owned(), provider.trim().to_owned()))
         }
         _ => Err(ConfigError::Route(route.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("clerk-mcp.toml");
+        std::fs::write(&path, text).unwrap();
+        (directory, path)
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let (_directory, path) = file(
+            "listen = \"127.0.0.1:9000\"\nmax_body_bytes = 1000\n[providers]\nenabled = [\"twilio\", \"telnyx\"]\ndefault = \"twilio\"\nroutes = [{ sender = \"+44\", provider = \"telnyx\" }]\n[sandbox]\nrate_limit = 7\n",
+        );
+        let options = Options {
+            config: Some(path),
+            data_dir: Some("/tmp/x".into()),
+            listen: Some("127.0.0.1:9001".parse().unwrap()),
+            ..Options::default()
+        };
+        let settings = Settings::resolve(&options).unwrap();
+        assert_eq!(settings.listen.port(), 9001, "the flag wins");
+        assert_eq!(settings.max_body_bytes, 1000, "the file wins over the default");
+        assert_eq!(settings.upstream_timeout, Duration::from_secs(30), "the default");
+        assert_eq!(settings.providers.enabled, Some(vec!["twilio".to_owned(), "telnyx".to_owned()]));
+        assert_eq!(settings.providers.routes, vec![("+44".to_owned(), "telnyx".to_owned())]);
+        assert_eq!(settings.sandbox_rate_limit, 7);
+        assert_eq!(settings.allowed_origins, vec!["http://localhost:9001".to_owned(), "http://127.0.0.1:9001".to_owned()]);
+    }
+
+    #[test]
+    fn a_bad_file_names_the_line_and_the_key() {
+        let (_directory, path) = file("listen = \"127.0.0.1:9000\"\nprovders = {}\n");
+        let error = Settings::resolve(&Options { config: Some(path), ..Options::default() }).unwrap_err().to_string();
+        assert!(error.contains("line 2: unknown field `provders`"), "{error}");
+    }
+
+    #[test]
+    fn routes_must_be_sender_equals_provider() {
+        let options = Options { data_dir: Some("/tmp/x".into()), provider_routes: Some(vec!["+44".into()]), ..Options::default() };
+        let error = Settings::resolve(&options).unwrap_err().to_string();
+        assert!(error.contains("invalid provider route `+44`: write it as SENDER=PROVIDER"), "{error}");
     }
 }
