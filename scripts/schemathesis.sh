@@ -27,6 +27,8 @@ url=$(sed -n 's/^Clerk Chat sandbox listening on //p' "$work/sandbox.log")
 key=$(sed -n 's/.*API key (shown once, keep it): //p' "$work/sandbox.log")
 [ -n "$url" ] && [ -n "$key" ] || { cat "$work/sandbox.log"; echo "the sandbox did not start" >&2; exit 1; }
 
+# Run from the work folder: schemathesis keeps a cache in its working directory.
+cd "$work"
 "$venv/bin/schemathesis" run "$root/openapi/clerk-chat.yaml" --url "$url" -H "apiKey: $key" \
   --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,negative_data_rejection \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-60}" --seed "${SCHEMATHESIS_SEED:-20261125}" --no-color
