@@ -148,25 +148,33 @@ fn summarize(mut latencies: Vec<Duration>, elapsed: Duration) -> Measured {
     Measured { per_second: latencies.len() as f64 / elapsed.as_secs_f64(), p50: at(0.5), p99: at(0.99) }
 }
 
-async fn measure_mcp(server: &Arc<ServerInfo>, operation: Operation, concurrency: usize) -> Measured {
-    let mut sessions = Vec::new();
-    for _ in 0..concurrency {
-        let mut session = open_session(server.address).await;
-        for _ in 0..3 {
-            run_mcp(&mut session, server, operation).await;
+/// How a worker reaches the operation: an MCP session, or the SDK directly.
+enum Path {
+    Mcp(Session),
+    Sdk,
+}
+
+impl Path {
+    async fn run(&mut self, server: &ServerInfo, operation: Operation) {
+        match self {
+            Path::Mcp(session) => run_mcp(session, server, operation).await,
+            Path::Sdk => run_sdk(server, operation).await,
         }
-        sessions.push(session);
     }
+}
+
+/// Closed-loop load: every worker runs the operation back to back for RUN_FOR.
+async fn measure(server: &Arc<ServerInfo>, operation: Operation, paths: Vec<Path>) -> Measured {
     let started = Instant::now();
-    let workers: Vec<_> = sessions
+    let workers: Vec<_> = paths
         .into_iter()
-        .map(|mut session| {
+        .map(|mut path| {
             let server = Arc::clone(server);
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while started.elapsed() < RUN_FOR {
                     let call_started = Instant::now();
-                    run_mcp(&mut session, &server, operation).await;
+                    path.run(&server, operation).await;
                     latencies.push(call_started.elapsed());
                 }
                 latencies
@@ -178,6 +186,22 @@ async fn measure_mcp(server: &Arc<ServerInfo>, operation: Operation, concurrency
         latencies.extend(worker.await.unwrap());
     }
     summarize(latencies, started.elapsed())
+}
+
+async fn measure_mcp(server: &Arc<ServerInfo>, operation: Operation, concurrency: usize) -> Measured {
+    let mut paths = Vec::new();
+    for _ in 0..concurrency {
+        let mut session = open_session(server.address).await;
+        for _ in 0..3 {
+            run_mcp(&mut session, server, operation).await;
+        }
+        paths.push(Path::Mcp(session));
+    }
+    measure(server, operation, paths).await
+}
+
+async fn measure_sdk(server: &Arc<ServerInfo>, operation: Operation, concurrency: usize) -> Measured {
+    measure(server, operation, (0..concurrency).map(|_| Path::Sdk).collect()).await
 }
 
 async fn run_mcp(session: &mut Session, server: &ServerInfo, operation: Operation) {
@@ -194,39 +218,20 @@ async fn run_mcp(session: &mut Session, server: &ServerInfo, operation: Operatio
     }
 }
 
-async fn measure_sdk(server: &Arc<ServerInfo>, operation: Operation, concurrency: usize) -> Measured {
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let server = Arc::clone(server);
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                while started.elapsed() < RUN_FOR {
-                    let call_started = Instant::now();
-                    match operation {
-                        Operation::GetMessages => {
-                            server.sdk.find_messages().limit(std::num::NonZeroU32::new(50).unwrap()).send().await.unwrap();
-                        }
-                        Operation::SendMessage => {
-                            let body = clerk_chat::types::SendMessageRequest::builder()
-                                .sender(server.sender.as_str())
-                                .recipients(vec!["+15559876543".parse().unwrap()])
-                                .body("Benchmark")
-                                .media_urls(Vec::<clerk_chat::types::MediaUrl>::new());
-                            server.sdk.send_message().body(body).send().await.unwrap();
-                        }
-                    }
-                    latencies.push(call_started.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.unwrap());
+async fn run_sdk(server: &ServerInfo, operation: Operation) {
+    match operation {
+        Operation::GetMessages => {
+            server.sdk.find_messages().limit(std::num::NonZeroU32::new(50).unwrap()).send().await.unwrap();
+        }
+        Operation::SendMessage => {
+            let body = clerk_chat::types::SendMessageRequest::builder()
+                .sender(server.sender.as_str())
+                .recipients(vec!["+15559876543".parse().unwrap()])
+                .body("Benchmark")
+                .media_urls(Vec::<clerk_chat::types::MediaUrl>::new());
+            server.sdk.send_message().body(body).send().await.unwrap();
+        }
     }
-    summarize(latencies, started.elapsed())
 }
 
 struct ServerInfo {
