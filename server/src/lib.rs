@@ -130,9 +130,17 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
         // Port 0 picks the port at bind time; the default origins must name the real one.
         origins.extend([format!("http://localhost:{}", address.port()), format!("http://127.0.0.1:{}", address.port())]);
     }
+    let mut hosts = settings.allowed_hosts.clone();
+    // The public URL's own host is always a host this server answers to.
+    if let Some(host) =
+        settings.public_url.as_deref().and_then(|url| reqwest::Url::parse(url).ok()).and_then(|url| url.host_str().map(str::to_owned))
+        && !hosts.contains(&host)
+    {
+        hosts.push(host);
+    }
     let config = StreamableHttpServerConfig::default()
         .with_cancellation_token(sessions_closed.child_token())
-        .with_allowed_hosts(settings.allowed_hosts.clone())
+        .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
         .enforce_origin_validation()
         .with_max_request_body_bytes(settings.max_body_bytes);
