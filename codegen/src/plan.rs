@@ -263,20 +263,26 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
     let mut names: BTreeMap<&str, &ArgumentPlan> = BTreeMap::new();
     for argument in arguments.iter().filter(|argument| !argument.hidden) {
         if let Some(other) = names.insert(&argument.name, argument) {
+            // Point at the manifest entry that made the clash, when one did (a rename).
+            let entry = tool.arguments.keys().find(|key| {
+                let (location, name) = split_qualified_key(key.get_ref());
+                name == argument.wire_name && location.is_none_or(|location| location == location_word(argument.location))
+            });
+            let diagnostic = match entry {
+                Some(key) => manifest.diagnostic(key, String::new()),
+                None => manifest.diagnostic(&tool.name, String::new()),
+            };
             problems.push(
-                manifest
-                    .diagnostic(
-                        &tool.name,
-                        format!(
-                            "tool `{}`: argument `{}` comes from both {} `{}` and {} `{}`",
-                            tool.name.get_ref(),
-                            argument.name,
-                            location_phrase(other.location),
-                            other.wire_name,
-                            location_phrase(argument.location),
-                            argument.wire_name
-                        ),
-                    )
+                diagnostic
+                    .with_message(format!(
+                        "tool `{}`: argument `{}` comes from both {} `{}` and {} `{}`",
+                        tool.name.get_ref(),
+                        argument.name,
+                        location_phrase(other.location),
+                        other.wire_name,
+                        location_phrase(argument.location),
+                        argument.wire_name
+                    ))
                     .with_help(format!(
                         "rename one, e.g. arguments.\"{}:{}\" = {{ rename = \"{}_{}\" }}",
                         location_word(argument.location),
