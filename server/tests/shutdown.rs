@@ -1,38 +1,16 @@
-//! A shutdown lets a tool call in flight finish before the server closes its sessions.
+//! A shutdown lets a tool call in flight finish before the server closes its sessions, and a
+//! cancelled call stops its upstream request.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{call, connect, ok};
+use common::{call, connect, ok, slow_upstream};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// An upstream that answers every request after `delay`, with an empty contact list.
-async fn slow_upstream(delay: Duration) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut request = vec![0_u8; 8192];
-                let _ = socket.read(&mut request).await;
-                tokio::time::sleep(delay).await;
-                let body = r#"{"data":[]}"#;
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(answer.as_bytes()).await;
-            });
-        }
-    });
-    format!("http://{address}")
-}
 
 #[tokio::test]
 async fn a_call_in_flight_finishes_during_shutdown() {
-    let upstream = slow_upstream(Duration::from_millis(700)).await;
+    let (upstream, _) = slow_upstream(Duration::from_millis(700)).await;
     let directory = tempfile::tempdir().unwrap();
     let mut settings = common::settings(directory.path(), |options| options.upstream = Some(upstream));
     settings.api_key = Some("ck_test_key".to_owned());
@@ -51,4 +29,35 @@ async fn a_call_in_flight_finishes_during_shutdown() {
     assert_eq!(ok(result), json!({"data": []}), "the call that was running got its answer");
     tokio::time::timeout(Duration::from_secs(5), shutting_down).await.expect("the server stops once the call is done").unwrap();
     drop(client);
+}
+
+#[tokio::test]
+async fn a_cancelled_call_drops_its_upstream_request() {
+    let (upstream, abandoned) = slow_upstream(Duration::from_secs(3)).await;
+    let directory = tempfile::tempdir().unwrap();
+    let mut settings = common::settings(directory.path(), |options| options.upstream = Some(upstream));
+    settings.api_key = Some("ck_test_key".to_owned());
+    let server = clerk_mcp::start_http(&settings).await.unwrap();
+    let (client, _) = connect(&server.mcp_url()).await;
+    let request = rmcp::model::ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(rmcp::model::CallToolRequestParams::new(
+        "search_contacts",
+    )));
+    let handle = client.peer().send_cancellable_request(request, rmcp::service::PeerRequestOptions::no_options()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(abandoned.load(std::sync::atomic::Ordering::SeqCst), 0, "the upstream request is under way");
+    handle.cancel(Some("the user changed their mind".to_owned())).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while abandoned.load(std::sync::atomic::Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        abandoned.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the server dropped the upstream request when the call was cancelled"
+    );
+    // Nothing is left in flight: a shutdown does not wait for the cancelled call.
+    let started = std::time::Instant::now();
+    client.cancel().await.unwrap();
+    server.shutdown().await;
+    assert!(started.elapsed() < Duration::from_secs(2), "shutdown took {:?}", started.elapsed());
 }

@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clerk_mcp::config::Options;
 use clerk_mcp::{RunningServer, Settings};
@@ -79,4 +81,37 @@ pub fn ok(result: CallToolResult) -> Value {
 pub fn tool_error(result: CallToolResult) -> String {
     assert_eq!(result.is_error, Some(true), "expected a tool error, got {:?}", result.structured_content);
     text_of(&result)
+}
+
+/// An upstream that answers every request after `delay` with an empty contact list, and
+/// counts the requests whose client went away before the answer.
+pub async fn slow_upstream(delay: Duration) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let abandoned = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&abandoned);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut request = vec![0_u8; 8192];
+                let _ = socket.read(&mut request).await;
+                let mut rest = [0_u8; 1];
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {
+                        let body = r#"{"data":[]}"#;
+                        let answer = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                        let _ = socket.write_all(answer.as_bytes()).await;
+                    }
+                    read = socket.read(&mut rest) => {
+                        if matches!(read, Ok(0) | Err(_)) {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{address}"), abandoned)
 }
