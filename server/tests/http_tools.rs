@@ -235,7 +235,11 @@ async fn healthz_and_dns_rebinding_protection() {
     assert_eq!(post("localhost", Some("https://evil.example")).await.unwrap().status().as_u16(), 403);
     let port = test.server.address.port();
     assert_eq!(post("localhost", Some(&format!("http://localhost:{port}"))).await.unwrap().status().as_u16(), 200);
-    assert_eq!(post("127.0.0.1", None).await.unwrap().status().as_u16(), 200);
+    let answer = post("127.0.0.1", None).await.unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    // A 2025-06-18 client gets 2025-06-18: one endpoint serves every revision rmcp speaks.
+    let body = answer.text().await.unwrap();
+    assert!(body.contains(r#""protocolVersion":"2025-06-18""#), "{body}");
     let large = "x".repeat(2 * 1024 * 1024);
     let response = http
         .post(format!("{base}/mcp"))
