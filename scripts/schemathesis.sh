@@ -4,20 +4,12 @@
 # schema-violating requests are refused. Exits non-zero on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/lib.sh"
 work="$root/target/schemathesis"
 mkdir -p "$work"
 venv="$work/venv"
-if [ ! -x "$venv/bin/schemathesis" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "schemathesis==4.32.5"
-fi
-
-# The binary under test: CLERK_SANDBOX_BIN when the caller (cargo test) built it, else build it.
-sandbox="${CLERK_SANDBOX_BIN:-}"
-if [ -z "$sandbox" ]; then
-  cargo build --quiet -p clerk-sandbox --bin clerk-sandbox
-  sandbox="$root/target/debug/clerk-sandbox"
-fi
+python_venv "$venv" "schemathesis==4.32.5"
+sandbox=$(binary_under_test CLERK_SANDBOX_BIN clerk-sandbox clerk-sandbox)
 rm -f "$work"/sandbox.db*
 "$sandbox" --database "$work/sandbox.db" --bind 127.0.0.1:0 --rate-limit 0 >"$work/sandbox.log" 2>&1 &
 pid=$!

@@ -17,11 +17,6 @@ impl Diagnostic {
         Diagnostic { file: file.into(), line, message: message.into(), help: None }
     }
 
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = message.into();
-        self
-    }
-
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self

@@ -264,17 +264,13 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
     for argument in arguments.iter().filter(|argument| !argument.hidden) {
         if let Some(other) = names.insert(&argument.name, argument) {
             // Point at the manifest entry that made the clash, when one did (a rename).
-            let entry = tool.arguments.keys().find(|key| {
-                let (location, name) = split_qualified_key(key.get_ref());
-                name == argument.wire_name && location.is_none_or(|location| location == location_word(argument.location))
-            });
-            let diagnostic = match entry {
-                Some(key) => manifest.diagnostic(key, String::new()),
-                None => manifest.diagnostic(&tool.name, String::new()),
-            };
             problems.push(
-                diagnostic
-                    .with_message(format!(
+                at_argument_entry(
+                    manifest,
+                    tool,
+                    &argument.wire_name,
+                    argument.location,
+                    format!(
                         "tool `{}`: argument `{}` comes from both {} `{}` and {} `{}`",
                         tool.name.get_ref(),
                         argument.name,
@@ -282,14 +278,15 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
                         other.wire_name,
                         location_phrase(argument.location),
                         argument.wire_name
-                    ))
-                    .with_help(format!(
-                        "rename one, e.g. arguments.\"{}:{}\" = {{ rename = \"{}_{}\" }}",
-                        location_word(argument.location),
-                        argument.wire_name,
-                        location_word(argument.location),
-                        argument.name
-                    )),
+                    ),
+                )
+                .with_help(format!(
+                    "rename one, e.g. arguments.\"{}:{}\" = {{ rename = \"{}_{}\" }}",
+                    location_word(argument.location),
+                    argument.wire_name,
+                    location_word(argument.location),
+                    argument.name
+                )),
             );
         }
     }
@@ -429,6 +426,19 @@ fn output_schema(spec: &Spec, operation: &Operation, inliner: &mut Inliner, has_
         );
     }
     Ok(schema)
+}
+
+/// A diagnostic at the manifest entry that configures this argument (a key naming it, with or
+/// without its location), or at the tool's name when no entry does.
+fn at_argument_entry(manifest: &Manifest, tool: &ToolEntry, wire_name: &str, location: ArgumentLocation, message: String) -> Diagnostic {
+    let entry = tool.arguments.keys().find(|key| {
+        let (key_location, key_name) = split_qualified_key(key.get_ref());
+        key_name == wire_name && key_location.is_none_or(|key_location| key_location == location_word(location))
+    });
+    match entry {
+        Some(key) => manifest.diagnostic(key, message),
+        None => manifest.diagnostic(&tool.name, message),
+    }
 }
 
 fn split_qualified_key(key: &str) -> (Option<&str>, &str) {

@@ -522,12 +522,12 @@ impl Store {
     /// is left alone, so firing twice (say, across a restart) sends once.
     pub async fn fire_campaign(&self, id: i64, delivery_delay: Duration) -> Result<(), sqlx::Error> {
         let mut transaction = self.writer.begin().await?;
-        let row = sqlx::query("SELECT c.team_id, c.inbox_id, i.phone, i.provider, c.list_id, c.body, c.media_urls, c.provider, c.send_at, c.status FROM campaigns c JOIN inboxes i ON i.id = c.inbox_id WHERE c.id = ?")
+        let row = sqlx::query("SELECT c.team_id, c.inbox_id, i.phone, i.provider, c.list_id, c.body, c.media_urls, c.provider, c.status FROM campaigns c JOIN inboxes i ON i.id = c.inbox_id WHERE c.id = ?")
             .bind(id)
             .fetch_optional(&mut *transaction)
             .await?;
         let Some(row) = row else { return Ok(()) };
-        if row.get::<String, _>(9) != "scheduled" {
+        if row.get::<String, _>(8) != "scheduled" {
             return Ok(());
         }
         let team_id: String = row.get(0);
@@ -536,7 +536,8 @@ impl Store {
         let body: String = row.get(5);
         let media_urls: Vec<String> = serde_json::from_str(&row.get::<String, _>(6)).unwrap_or_default();
         let provider: String = row.get(7);
-        let send_at = parse_time(&row.get::<String, _>(8)).max(Utc::now() - chrono::Duration::days(1));
+        // The messages go out now, whether the campaign was due now or while the sandbox was down.
+        let sent = Utc::now();
         let recipients: Vec<String> = sqlx::query_scalar(
             "SELECT c.phone FROM contact_list_members m JOIN contacts c ON c.id = m.contact_id WHERE m.list_id = ? AND c.opt_out = 0 AND c.phone IS NOT NULL ORDER BY c.created, c.id",
         )
@@ -556,7 +557,7 @@ impl Store {
                 body: &body,
                 media_urls: &media_urls,
                 provider: &provider,
-                created: send_at.max(Utc::now()),
+                created: sent,
             };
             insert_message(&mut transaction, &message, delivery_delay).await?;
         }

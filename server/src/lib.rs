@@ -37,8 +37,6 @@ const RESPONSE_FLUSH_GRACE: Duration = Duration::from_millis(250);
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Config(#[from] config::ConfigError),
-    #[error(transparent)]
     Providers(#[from] providers::PolicyError),
     #[error(transparent)]
     Upstream(#[from] upstream::UpstreamError),

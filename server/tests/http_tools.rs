@@ -195,7 +195,7 @@ async fn upstream_failures_say_what_happened_and_whether_to_retry() {
     let (client, _) = connect(&server.mcp_url()).await;
     ok(call(&client, "search_contacts", json!({})).await);
 
-    let http = reqwest::Client::new();
+    let http = common::http();
     for (status, expected) in [(429, "429 Too Many Requests"), (503, "503 Service Unavailable"), (500, "500 Internal Server Error")] {
         http.post(format!("{}/sandbox/faults", sandbox.base_url())).json(&json!({"status": status})).send().await.unwrap();
         let text = tool_error(call(&client, "get_messages", json!({})).await);
@@ -218,8 +218,7 @@ async fn upstream_failures_say_what_happened_and_whether_to_retry() {
 #[tokio::test]
 async fn healthz_and_dns_rebinding_protection() {
     let test = start(|_| {}).await;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
+    let http = common::http();
     let base = format!("http://{}", test.server.address);
     assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rmcp::ServiceExt;
@@ -65,8 +66,7 @@ fn claims(setup: &Setup, scope: &str) -> Value {
 }
 
 async fn status_with(setup: &Setup, token: Option<&str>) -> (u16, String) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut request = reqwest::Client::new()
+    let mut request = common::http()
         .post(setup.server.mcp_url())
         .header("accept", "application/json, text/event-stream")
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}));
@@ -83,7 +83,7 @@ async fn metadata_is_published_and_a_missing_token_gets_the_challenge() {
     let setup = setup().await;
     let base = format!("http://{}", setup.server.address);
     for path in ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"] {
-        let metadata: Value = reqwest::get(format!("{base}{path}")).await.unwrap().json().await.unwrap();
+        let metadata: Value = common::http().get(format!("{base}{path}")).send().await.unwrap().json().await.unwrap();
         assert_eq!(metadata["resource"], setup.resource.as_str());
         assert_eq!(metadata["authorization_servers"], json!([setup.issuer]));
         assert!(metadata["scopes_supported"].as_array().unwrap().contains(&json!("messages:send")));
@@ -123,16 +123,7 @@ async fn bad_tokens_are_refused() {
 }
 
 fn b64(text: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let bytes = text.as_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0_u32, |acc, (index, byte)| acc | (u32::from(*byte) << (16 - 8 * index)));
-        for index in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * index)) & 63) as usize] as char);
-        }
-    }
-    out
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
 }
 
 #[tokio::test]
@@ -157,8 +148,7 @@ async fn a_token_without_the_tools_scope_gets_403_insufficient_scope() {
     client.cancel().await.unwrap();
 
     // The challenge itself, as a client sees it, for step-up.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
+    let http = common::http();
     let initialize = http
         .post(setup.server.mcp_url())
         .bearer_auth(&read_only)

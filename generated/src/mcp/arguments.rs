@@ -44,10 +44,6 @@ impl ToolCall {
         Ok(ToolCall { spec, values })
     }
 
-    pub fn spec(&self) -> &'static ToolSpec {
-        self.spec
-    }
-
     /// The value of an argument by the client's name.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.values.get(name).filter(|value| !value.is_null())

@@ -49,8 +49,6 @@ pub enum HostError {
     MissingScope { scope: String },
     #[error("SMS provider `{provider}` is not enabled on this server; enabled providers: {}", enabled.join(", "))]
     ProviderNotEnabled { provider: String, enabled: Vec<String> },
-    #[error("no SMS provider could be chosen: {reason}")]
-    NoProvider { reason: String },
     #[error("{0}")]
     Unavailable(String),
 }

@@ -52,8 +52,19 @@ impl ClientHandler for Recorder {
 
 pub type Client = RunningService<RoleClient, Recorder>;
 
-pub async fn connect(url: &str) -> (Client, Recorder) {
+/// reqwest (here and inside rmcp's client) is built without a default crypto provider.
+pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A plain HTTP client, for requests MCP clients would not make.
+pub fn http() -> reqwest::Client {
+    install_crypto_provider();
+    reqwest::Client::new()
+}
+
+pub async fn connect(url: &str) -> (Client, Recorder) {
+    install_crypto_provider();
     let recorder = Recorder::default();
     let client = recorder.clone().serve(StreamableHttpClientTransport::from_uri(url.to_owned())).await.expect("the client connects");
     (client, recorder)
