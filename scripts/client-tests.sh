@@ -17,7 +17,7 @@ node --version
 python_venv "$work/venv" "mcp==2.3.0"
 server=$(binary_under_test CLERK_MCP_BIN clerk-mcp clerk-mcp)
 rm -rf "$work/data" "$work/data-stdio"
-"$server" --data-dir "$work/data" --listen 127.0.0.1:0 --sandbox-rate-limit 0 >"$work/server.log" 2>"$work/server.err" &
+"$server" --auth none --data-dir "$work/data" --listen 127.0.0.1:0 --sandbox-rate-limit 0 >"$work/server.log" 2>"$work/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q "^Sandbox numbers" "$work/server.log" 2>/dev/null && break; sleep 0.1; done

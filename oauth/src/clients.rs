@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use url::Url;
 use serde_json::{Value, json};
+use url::Url;
 
 use crate::store::ClientRecord;
 
@@ -98,7 +98,10 @@ pub fn register(request: &Value, client_id: String, issued_at: i64) -> Result<Cl
             let values = values.as_array().ok_or_else(|| RegistrationError::metadata(format!("{field} must be an array of strings")))?;
             for value in values {
                 if !value.as_str().is_some_and(|value| allowed.contains(&value)) {
-                    return Err(RegistrationError::metadata(format!("{field}: {value} is not supported; supported: {}", allowed.join(", "))));
+                    return Err(RegistrationError::metadata(format!(
+                        "{field}: {value} is not supported; supported: {}",
+                        allowed.join(", ")
+                    )));
                 }
             }
         }
@@ -175,7 +178,8 @@ impl MetadataDocuments {
             return Ok(client.clone());
         }
         let url = Url::parse(client_id).map_err(|_| format!("the client id `{client_id}` is not a URL"))?;
-        let local = is_loopback_host(&url) || matches!(url.host_str().and_then(|host| host.trim_matches(['[', ']']).parse::<IpAddr>().ok()), Some(address) if is_private(address));
+        let local = is_loopback_host(&url)
+            || matches!(url.host_str().and_then(|host| host.trim_matches(['[', ']']).parse::<IpAddr>().ok()), Some(address) if is_private(address));
         if local && !self.allow_local_addresses {
             return Err(format!("the client id `{client_id}` points at a local or private address, which this server does not fetch"));
         }
@@ -193,9 +197,12 @@ impl MetadataDocuments {
         if let Some(method) = document.get("token_endpoint_auth_method").and_then(Value::as_str)
             && method != "none"
         {
-            return Err(format!("the client asks for token_endpoint_auth_method `{method}`; this server supports only public clients (none)"));
+            return Err(format!(
+                "the client asks for token_endpoint_auth_method `{method}`; this server supports only public clients (none)"
+            ));
         }
-        let redirect_uris = redirect_uris(document.get("redirect_uris")).map_err(|error| format!("its metadata document: {}", error.description))?;
+        let redirect_uris =
+            redirect_uris(document.get("redirect_uris")).map_err(|error| format!("its metadata document: {}", error.description))?;
         let client_name = client_name(document.get("client_name"))
             .map_err(|error| format!("its metadata document: {}", error.description))?
             .unwrap_or_else(|| url.host_str().unwrap_or_default().to_owned());
@@ -208,7 +215,8 @@ impl MetadataDocuments {
 
     async fn fetch(&self, url: &Url) -> Result<Value, String> {
         let failed = |reason: String| format!("cannot read the client's metadata document at {url}: {reason}");
-        let mut response = self.http.get(url.clone()).header("accept", "application/json").send().await.map_err(|error| failed(error.to_string()))?;
+        let mut response =
+            self.http.get(url.clone()).header("accept", "application/json").send().await.map_err(|error| failed(error.to_string()))?;
         if !response.status().is_success() {
             return Err(failed(format!("it answered {}", response.status())));
         }
@@ -226,7 +234,9 @@ impl MetadataDocuments {
 fn is_private(address: IpAddr) -> bool {
     match address {
         IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast(),
-        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
     }
 }
 
@@ -266,6 +276,9 @@ mod tests {
         assert_eq!(error.code, "invalid_redirect_uri");
         assert!(error.description.contains("http://evil.example/cb"), "{error:?}");
         assert_eq!(register(&json!({"client_name": "x"}), "c3".into(), 1).unwrap_err().code, "invalid_redirect_uri");
-        assert_eq!(register(&json!({"redirect_uris": ["https://a.example/cb"], "grant_types": ["password"]}), "c4".into(), 1).unwrap_err().code, "invalid_client_metadata");
+        assert_eq!(
+            register(&json!({"redirect_uris": ["https://a.example/cb"], "grant_types": ["password"]}), "c4".into(), 1).unwrap_err().code,
+            "invalid_client_metadata"
+        );
     }
 }

@@ -16,11 +16,11 @@ use serde_json::{Value, json};
 use tower_http::cors::{Any, CorsLayer};
 use url::Url;
 
+use crate::AuthorizationServer;
 use crate::clients::{self, is_metadata_document_id, redirect_uri_matches};
 use crate::pages::{self, ConsentView};
 use crate::secrets::{pkce_matches, random_token, token_hash};
 use crate::store::{ClientRecord, CodeRedemption, Grant, PendingRequest, RefreshRedemption, now};
-use crate::AuthorizationServer;
 
 type Server = Arc<AuthorizationServer>;
 
@@ -29,10 +29,11 @@ const CONSENT_PAGE_LIFETIME_SECONDS: i64 = 600;
 
 pub fn router(server: Server) -> Router {
     // Browser-based MCP clients call these from their own origin; none of them uses cookies.
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::HeaderName::from_static("mcp-protocol-version")]);
+    let cors = CorsLayer::new().allow_origin(Any).allow_methods([Method::GET, Method::POST]).allow_headers([
+        header::CONTENT_TYPE,
+        header::AUTHORIZATION,
+        header::HeaderName::from_static("mcp-protocol-version"),
+    ]);
     let api = Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/openid-configuration", get(metadata))
@@ -221,7 +222,9 @@ fn is_pkce_text(text: &str) -> bool {
 async fn authorize_page(State(server): State<Server>, RawQuery(query): RawQuery) -> Response {
     let params = match parameters(query.unwrap_or_default().as_bytes()) {
         Ok(params) => params,
-        Err(problem) => return error_page(StatusCode::BAD_REQUEST, "Cannot sign in", &format!("The app sent a malformed request: {problem}.")),
+        Err(problem) => {
+            return error_page(StatusCode::BAD_REQUEST, "Cannot sign in", &format!("The app sent a malformed request: {problem}."));
+        }
     };
     let get = |name: &str| params.get(name);
     let Some(client_id) = get("client_id") else {
@@ -232,13 +235,17 @@ async fn authorize_page(State(server): State<Server>, RawQuery(query): RawQuery)
         Err(message) => return error_page(StatusCode::BAD_REQUEST, "Cannot sign in", &message),
     };
     let redirect_uri = match get("redirect_uri") {
-        Some(requested) if client.redirect_uris.iter().any(|registered| redirect_uri_matches(registered, requested)) => requested.to_owned(),
+        Some(requested) if client.redirect_uris.iter().any(|registered| redirect_uri_matches(registered, requested)) => {
+            requested.to_owned()
+        }
         Some(requested) => {
             tracing::info!(client_id, redirect_uri = requested, "refused an unregistered redirect URI");
             return error_page(
                 StatusCode::BAD_REQUEST,
                 "Cannot sign in",
-                &format!("The app asked to return to {requested}, which is not one of its registered redirect URIs. Nothing was sent to it."),
+                &format!(
+                    "The app asked to return to {requested}, which is not one of its registered redirect URIs. Nothing was sent to it."
+                ),
             );
         }
         None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
@@ -360,18 +367,27 @@ async fn authorize_decision(State(server): State<Server>, headers: HeaderMap, bo
         Err(problem) => return error_page(StatusCode::BAD_REQUEST, "Cannot sign in", &format!("Malformed form: {problem}.")),
     };
     let get = |name: &str| params.get(name).unwrap_or_default();
-    let expired = || error_page(StatusCode::BAD_REQUEST, "This sign-in has expired", "Start again from your app; sign-in pages last 10 minutes.");
+    let expired =
+        || error_page(StatusCode::BAD_REQUEST, "This sign-in has expired", "Start again from your app; sign-in pages last 10 minutes.");
     let pending = match server.store.pending(get("request")).await {
         Ok(Some(pending)) => pending,
         Ok(None) => return expired(),
         Err(error) => {
             tracing::error!("the authorization server's database failed: {error}");
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, "Cannot sign in", "The server cannot reach its database; try again shortly.");
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Cannot sign in",
+                "The server cannot reach its database; try again shortly.",
+            );
         }
     };
     let cookie_token = cookie(&headers, &csrf_cookie_name(&pending.request_id)).unwrap_or_default();
     if !same_secret(get("csrf"), &pending.csrf_token) || !same_secret(cookie_token, &pending.csrf_token) {
-        return error_page(StatusCode::FORBIDDEN, "Cannot sign in", "This form did not come from the sign-in page it belongs to. Start again from your app.");
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Cannot sign in",
+            "This form did not come from the sign-in page it belongs to. Start again from your app.",
+        );
     }
     let (client, registered_here) = match find_client(&server, &pending.client_id).await {
         Ok(found) => found,
@@ -387,13 +403,29 @@ async fn authorize_decision(State(server): State<Server>, headers: HeaderMap, bo
         }
         "sandbox" => match server.backend.sandbox_team_key() {
             Some(key) => key,
-            None => return consent(&server, &client, registered_here, &pending, StatusCode::BAD_REQUEST, Some("This server is not on the sandbox: paste a Clerk Chat API key.")),
+            None => {
+                return consent(
+                    &server,
+                    &client,
+                    registered_here,
+                    &pending,
+                    StatusCode::BAD_REQUEST,
+                    Some("This server is not on the sandbox: paste a Clerk Chat API key."),
+                );
+            }
         },
         "allow" => get("api_key").trim().to_owned(),
         _ => return consent(&server, &client, registered_here, &pending, StatusCode::BAD_REQUEST, Some("Choose Allow or Deny.")),
     };
     if api_key.is_empty() {
-        return consent(&server, &client, registered_here, &pending, StatusCode::BAD_REQUEST, Some("Paste your Clerk Chat API key, then choose Allow."));
+        return consent(
+            &server,
+            &client,
+            registered_here,
+            &pending,
+            StatusCode::BAD_REQUEST,
+            Some("Paste your Clerk Chat API key, then choose Allow."),
+        );
     }
     if let Err(message) = server.backend.check_api_key(&api_key).await {
         return consent(&server, &client, registered_here, &pending, StatusCode::BAD_REQUEST, Some(&message));
@@ -456,7 +488,10 @@ async fn token(State(server): State<Server>, headers: HeaderMap, body: Bytes) ->
     let outcome = match params.get("grant_type") {
         Some("authorization_code") => exchange_code(&server, &client_id, &params).await,
         Some("refresh_token") => refresh(&server, &client_id, &params).await,
-        Some(other) => Err(TokenError::new("unsupported_grant_type", format!("grant_type {other} is not supported; use authorization_code or refresh_token"))),
+        Some(other) => Err(TokenError::new(
+            "unsupported_grant_type",
+            format!("grant_type {other} is not supported; use authorization_code or refresh_token"),
+        )),
         None => Err(TokenError::new("invalid_request", "grant_type is required")),
     };
     match outcome {
@@ -497,7 +532,9 @@ fn check_resource(grant: &Grant, resource: Option<&str>) -> Result<(), TokenErro
 
 async fn exchange_code(server: &AuthorizationServer, client_id: &str, params: &Parameters) -> Result<Response, TokenError> {
     let code = params.get("code").ok_or_else(|| TokenError::new("invalid_request", "code is required"))?;
-    let verifier = params.get("code_verifier").ok_or_else(|| TokenError::new("invalid_request", "code_verifier is required: this server requires PKCE"))?;
+    let verifier = params
+        .get("code_verifier")
+        .ok_or_else(|| TokenError::new("invalid_request", "code_verifier is required: this server requires PKCE"))?;
     match server.store.redeem_code(&token_hash(code)).await? {
         CodeRedemption::Unknown => Err(TokenError::new("invalid_grant", "unknown authorization code")),
         CodeRedemption::Reused { grant_id } => {
@@ -530,7 +567,10 @@ async fn refresh(server: &AuthorizationServer, client_id: &str, params: &Paramet
         RefreshRedemption::Reused { grant_id } => {
             server.remember_revoked(&grant_id);
             tracing::warn!(client_id, "a rotated refresh token was used again; its whole sign-in is revoked");
-            Err(TokenError::new("invalid_grant", "this refresh token was already used, so every token of this sign-in is revoked; sign in again"))
+            Err(TokenError::new(
+                "invalid_grant",
+                "this refresh token was already used, so every token of this sign-in is revoked; sign in again",
+            ))
         }
         RefreshRedemption::Rotated { grant, expired } => {
             if grant.revoked {

@@ -90,7 +90,9 @@ pub enum OAuthError {
     InvalidSigningKey(PathBuf),
     #[error("CLERK_MCP_VAULT_KEY must be 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`")]
     InvalidVaultKey,
-    #[error("the stored API key of this account cannot be opened with the current vault key (was CLERK_MCP_VAULT_KEY changed?); sign in again")]
+    #[error(
+        "the stored API key of this account cannot be opened with the current vault key (was CLERK_MCP_VAULT_KEY changed?); sign in again"
+    )]
     SealedKeyUnreadable,
     #[error("the authorization server's database failed: {0}")]
     Storage(#[from] sqlx::Error),

@@ -74,18 +74,30 @@ pub struct Grant {
 /// What presenting an authorization code found.
 #[derive(Debug)]
 pub enum CodeRedemption {
-    Redeemed { grant: Grant, redirect_uri: String, code_challenge: String, expired: bool },
+    Redeemed {
+        grant: Grant,
+        redirect_uri: String,
+        code_challenge: String,
+        expired: bool,
+    },
     /// Used before: the grant it started has been revoked.
-    Reused { grant_id: String },
+    Reused {
+        grant_id: String,
+    },
     Unknown,
 }
 
 /// What presenting a refresh token found.
 #[derive(Debug)]
 pub enum RefreshRedemption {
-    Rotated { grant: Grant, expired: bool },
+    Rotated {
+        grant: Grant,
+        expired: bool,
+    },
     /// Rotated before: someone holds a copy, so the whole family has been revoked.
-    Reused { grant_id: String },
+    Reused {
+        grant_id: String,
+    },
     Unknown,
 }
 
@@ -140,8 +152,10 @@ impl Store {
         seal: impl Fn(&str) -> (Vec<u8>, Vec<u8>),
         label: &str,
     ) -> Result<String, sqlx::Error> {
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT account_id FROM accounts WHERE key_fingerprint = ?").bind(fingerprint).fetch_optional(&self.pool).await?;
+        let existing: Option<String> = sqlx::query_scalar("SELECT account_id FROM accounts WHERE key_fingerprint = ?")
+            .bind(fingerprint)
+            .fetch_optional(&self.pool)
+            .await?;
         let account_id = existing.unwrap_or_else(|| new_account_id.to_owned());
         let (nonce, sealed) = seal(&account_id);
         sqlx::query(
@@ -236,14 +250,16 @@ impl Store {
             .bind(now())
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(code_hash)
-            .bind(&grant.grant_id)
-            .bind(redirect_uri)
-            .bind(code_challenge)
-            .bind(code_expires_at)
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(code_hash)
+        .bind(&grant.grant_id)
+        .bind(redirect_uri)
+        .bind(code_challenge)
+        .bind(code_expires_at)
+        .execute(&mut *transaction)
+        .await?;
         transaction.commit().await
     }
 
@@ -297,11 +313,12 @@ impl Store {
 
     pub async fn redeem_refresh_token(&self, token_hash: &str) -> Result<RefreshRedemption, sqlx::Error> {
         let now = now();
-        let row = sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL RETURNING grant_id, expires_at")
-            .bind(now)
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL RETURNING grant_id, expires_at")
+                .bind(now)
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
         match row {
             Some(row) => {
                 let grant_id: String = row.get(0);
@@ -350,6 +367,9 @@ impl Store {
 
     /// Grants revoked after `since`: older ones have no live access token left.
     pub async fn revoked_grants_since(&self, since: i64) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT grant_id FROM grants WHERE revoked_at IS NOT NULL AND revoked_at >= ?").bind(since).fetch_all(&self.pool).await
+        sqlx::query_scalar("SELECT grant_id FROM grants WHERE revoked_at IS NOT NULL AND revoked_at >= ?")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
     }
 }

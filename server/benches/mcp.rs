@@ -33,7 +33,7 @@ fn start_server(data_dir: &std::path::Path) -> (Server, Duration) {
     use std::io::BufRead;
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_clerk-mcp"))
-        .args(["--listen", "127.0.0.1:0", "--sandbox-rate-limit", "0", "--data-dir"])
+        .args(["--auth", "none", "--listen", "127.0.0.1:0", "--sandbox-rate-limit", "0", "--data-dir"])
         .arg(data_dir)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())

@@ -1,9 +1,10 @@
 //! The HTTP transport as an OAuth 2.1 protected resource (MCP authorization, RFC 9728): bearer
-//! tokens checked against the authorization server's JWKS, audience bound to this server's
-//! canonical URL, per-tool scopes from the manifest enforced with a 403 step-up challenge.
+//! tokens checked against the authorization server's keys (the built-in one's, or an external
+//! one's JWKS), audience bound to this server's canonical URL, per-tool scopes from the manifest
+//! enforced with a 403 step-up challenge.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -11,15 +12,25 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use clerk_oauth::AuthorizationServer;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
-/// Who is calling, as the access token says.
+/// Who is calling, as the access token says. With the built-in authorization server the
+/// subject is the signed-in Clerk Chat account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub subject: String,
     pub scopes: BTreeSet<String>,
+}
+
+/// Where the keys that sign access tokens come from.
+enum Keys {
+    /// An external authorization server's JWKS, fetched again for an unknown key id.
+    Remote { jwks_uri: String, jwks: RwLock<(JwkSet, Instant)>, http: reqwest::Client },
+    /// The built-in authorization server: its own key, and its list of revoked grants.
+    BuiltIn(Arc<AuthorizationServer>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +47,7 @@ pub struct ResourceServer {
     pub resource: String,
     pub metadata_url: String,
     issuer: String,
-    jwks_uri: String,
-    jwks: RwLock<(JwkSet, Instant)>,
-    http: reqwest::Client,
+    keys: Keys,
     /// Every tool's scope, by tool name.
     tool_scopes: HashMap<String, String>,
 }
@@ -85,16 +94,23 @@ impl ResourceServer {
         let jwks_uri = jwks_uri.ok_or_else(|| {
             failed("neither /.well-known/oauth-authorization-server nor /.well-known/openid-configuration names a jwks_uri".to_owned())
         })?;
-        let keys = fetch_jwks(&http, &jwks_uri).await.map_err(failed)?;
+        let jwks = fetch_jwks(&http, &jwks_uri).await.map_err(failed)?;
+        ResourceServer::new(issuer, public_base, Keys::Remote { jwks_uri, jwks: RwLock::new((jwks, Instant::now())), http })
+    }
+
+    /// Accepts the tokens of the built-in authorization server.
+    pub fn built_in(authorization_server: Arc<AuthorizationServer>, public_base: &str) -> Result<ResourceServer, AuthError> {
+        ResourceServer::new(authorization_server.issuer().to_owned(), public_base, Keys::BuiltIn(authorization_server))
+    }
+
+    fn new(issuer: String, public_base: &str, keys: Keys) -> Result<ResourceServer, AuthError> {
         let base = canonical_base(public_base)?;
         let tool_scopes = clerk_chat::tools::TOOLS.iter().map(|spec| (spec.name.to_owned(), spec.scope.to_owned())).collect();
         Ok(ResourceServer {
             resource: format!("{base}/mcp"),
             metadata_url: format!("{base}/.well-known/oauth-protected-resource/mcp"),
             issuer,
-            jwks_uri,
-            jwks: RwLock::new((keys, Instant::now())),
-            http,
+            keys,
             tool_scopes,
         })
     }
@@ -146,26 +162,41 @@ impl ResourceServer {
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|error| format!("invalid token: {error}"))?;
         let claims = data.claims;
+        if let Keys::BuiltIn(authorization_server) = &self.keys {
+            let grant = claims.get("sid").and_then(Value::as_str).ok_or("the token names no sign-in (sid)")?;
+            if authorization_server.is_grant_revoked(grant) {
+                return Err("the token's sign-in was revoked".to_owned());
+            }
+        }
         let scopes = claims.get("scope").and_then(Value::as_str).unwrap_or_default().split_whitespace().map(str::to_owned).collect();
         Ok(Principal { subject: claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned(), scopes })
     }
 
     fn key(&self, kid: &str) -> Option<DecodingKey> {
-        let keys = self.jwks.read().expect("the JWKS lock is never poisoned");
-        keys.0.find(kid).and_then(|jwk| DecodingKey::from_jwk(jwk).ok())
+        match &self.keys {
+            Keys::Remote { jwks, .. } => {
+                let keys = jwks.read().expect("the JWKS lock is never poisoned");
+                keys.0.find(kid).and_then(|jwk| DecodingKey::from_jwk(jwk).ok())
+            }
+            Keys::BuiltIn(authorization_server) => {
+                let (key_id, key) = authorization_server.verification_key();
+                (key_id == kid).then(|| key.clone())
+            }
+        }
     }
 
     async fn refresh_keys(&self) {
-        if self.jwks.read().expect("the JWKS lock is never poisoned").1.elapsed() < JWKS_REFRESH_INTERVAL {
+        let Keys::Remote { jwks_uri, jwks, http } = &self.keys else { return };
+        if jwks.read().expect("the JWKS lock is never poisoned").1.elapsed() < JWKS_REFRESH_INTERVAL {
             return;
         }
-        match fetch_jwks(&self.http, &self.jwks_uri).await {
-            Ok(keys) => *self.jwks.write().expect("the JWKS lock is never poisoned") = (keys, Instant::now()),
+        match fetch_jwks(http, jwks_uri).await {
+            Ok(keys) => *jwks.write().expect("the JWKS lock is never poisoned") = (keys, Instant::now()),
             Err(error) => tracing::warn!("cannot refresh the authorization server's keys: {error}"),
         }
     }
 
-    fn challenge(&self, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
+    pub(crate) fn challenge(&self, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
         let mut value = format!("Bearer resource_metadata=\"{}\", scope=\"{scope}\"", self.metadata_url);
         if let Some((code, description)) = error {
             value.push_str(&format!(", error=\"{code}\", error_description=\"{}\"", description.replace('"', "'")));
@@ -189,7 +220,7 @@ async fn fetch_jwks(http: &reqwest::Client, uri: &str) -> Result<JwkSet, String>
 }
 
 /// The middleware in front of `/mcp`: a valid token, and for `tools/call` the tool's scope.
-pub async fn require_token(State(server): State<std::sync::Arc<ResourceServer>>, request: Request, next: Next) -> Response {
+pub async fn require_token(State(server): State<Arc<ResourceServer>>, request: Request, next: Next) -> Response {
     let all_scopes = server.scopes().join(" ");
     let Some(token) =
         request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "))

@@ -29,6 +29,9 @@ pub enum Command {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMode {
+    /// The built-in OAuth authorization server: each user signs in in the browser by connecting
+    /// their own Clerk Chat API key (on the sandbox: a sandbox team, in one click).
+    Builtin,
     /// No sign-in; for local development, so it listens only on loopback.
     None,
     /// Tokens of an existing OAuth authorization server (--issuer), checked through its JWKS;
@@ -49,7 +52,8 @@ pub struct Options {
     /// A TOML file with any of these settings; flags and environment variables override it.
     #[arg(long, global = true, env = "CLERK_MCP_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Where the server keeps its data (the embedded sandbox's database and key).
+    /// Where the server keeps its data: the embedded sandbox's database and key and, with
+    /// --auth builtin, the sign-in database, the token signing key and the vault key.
     /// Default: the user's data directory, e.g. ~/.local/share/clerk-mcp.
     #[arg(long, global = true, env = "CLERK_MCP_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -79,7 +83,7 @@ pub struct Options {
     /// Log format on stderr [default: text]; the level comes from RUST_LOG (default info).
     #[arg(long, global = true, env = "CLERK_MCP_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
-    /// HTTP: how callers sign in [default: none].
+    /// HTTP: how callers sign in [default: builtin].
     #[arg(long, global = true, env = "CLERK_MCP_AUTH", value_enum)]
     pub auth: Option<AuthMode>,
     /// HTTP with --auth external: the authorization server's issuer URL; its RFC 8414 or
@@ -165,6 +169,9 @@ pub struct Settings {
     /// The operator's Clerk Chat API key, from CLERK_API_KEY only: never a flag or a file
     /// setting, so that it stays out of process lists and config repositories.
     pub api_key: Option<String>,
+    /// With --auth builtin: base64 of the 32-byte key sealing users' API keys at rest, from
+    /// CLERK_MCP_VAULT_KEY only; without it one is generated into the data directory.
+    pub vault_key: Option<String>,
     pub upstream_timeout: Duration,
     pub log_format: LogFormat,
     pub auth: AuthMode,
@@ -222,9 +229,10 @@ impl Settings {
             data_dir,
             upstream: options.upstream.clone().or(file.upstream).filter(|url| !url.trim().is_empty()),
             api_key: std::env::var("CLERK_API_KEY").ok().map(|key| key.trim().to_owned()).filter(|key| !key.is_empty()),
+            vault_key: std::env::var("CLERK_MCP_VAULT_KEY").ok().map(|key| key.trim().to_owned()).filter(|key| !key.is_empty()),
             upstream_timeout: Duration::from_secs(options.upstream_timeout.or(file.upstream_timeout).unwrap_or(30)),
             log_format: options.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
-            auth: options.auth.or(file.auth).unwrap_or(AuthMode::None),
+            auth: options.auth.or(file.auth).unwrap_or(AuthMode::Builtin),
             issuer: options.issuer.clone().or(file.issuer),
             public_url: options.public_url.clone().or(file.public_url),
             listen,

@@ -4,34 +4,55 @@ use clerk_chat::mcp::{Host, HostError, ProviderSelection};
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 
+use crate::accounts::AccountClient;
 use crate::providers::ProviderPolicy;
 
-/// Until OAuth lands, every caller acts as the operator: one upstream client with the
-/// operator's key (or the sandbox team's). OAuth will put a principal into the request
-/// extensions and pick that principal's client here; the tools do not change.
+/// Whose key a tool call goes upstream with.
+pub enum Credentials {
+    /// Every caller acts as the operator (stdio, `--auth none`, `--auth external`): the
+    /// operator's key, or the sandbox demo team's.
+    ServerWide(clerk_chat::Client),
+    /// Each caller as their own signed-in account (`--auth builtin`): the client
+    /// `accounts::attach_account_client` put into the request. There is no fallback.
+    PerAccount,
+}
+
 pub struct ServerHost {
-    upstream: clerk_chat::Client,
+    credentials: Credentials,
     providers: ProviderPolicy,
 }
 
 impl ServerHost {
-    pub fn new(upstream: clerk_chat::Client, providers: ProviderPolicy) -> ServerHost {
-        ServerHost { upstream, providers }
+    pub fn new(credentials: Credentials, providers: ProviderPolicy) -> ServerHost {
+        ServerHost { credentials, providers }
     }
+}
+
+fn http_parts(request: &RequestContext<RoleServer>) -> Option<&axum::http::request::Parts> {
+    request.extensions.get::<axum::http::request::Parts>()
 }
 
 impl Host for ServerHost {
     type Client = clerk_chat::Client;
 
-    fn upstream_client(&self, _request: &RequestContext<RoleServer>) -> Result<clerk_chat::Client, HostError> {
-        Ok(self.upstream.clone())
+    fn upstream_client(&self, request: &RequestContext<RoleServer>) -> Result<clerk_chat::Client, HostError> {
+        match &self.credentials {
+            Credentials::ServerWide(client) => Ok(client.clone()),
+            Credentials::PerAccount => http_parts(request)
+                .and_then(|parts| parts.extensions.get::<AccountClient>())
+                .map(|account| account.0.clone())
+                .ok_or_else(|| {
+                    HostError::Unavailable(
+                        "this session is not signed in to a Clerk Chat account; reconnect (in Claude Code: /mcp) and sign in".to_owned(),
+                    )
+                }),
+        }
     }
 
     /// The HTTP middleware already refused calls without the tool's scope (403, for step-up);
     /// this keeps the rule for any path into a tool that skipped it.
     fn check_scope(&self, request: &RequestContext<RoleServer>, scope: &str) -> Result<(), HostError> {
-        let principal =
-            request.extensions.get::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<crate::auth::Principal>());
+        let principal = http_parts(request).and_then(|parts| parts.extensions.get::<crate::auth::Principal>());
         match principal {
             Some(principal) if !principal.scopes.contains(scope) => Err(HostError::MissingScope { scope: scope.to_owned() }),
             _ => Ok(()),

@@ -2,6 +2,7 @@
 //! (Clerk Chat or the embedded sandbox), the SMS provider policy and the transport; every tool
 //! and request to Clerk Chat comes from `clerk_chat`.
 
+mod accounts;
 pub mod auth;
 pub mod config;
 mod host;
@@ -9,10 +10,12 @@ pub mod providers;
 mod upstream;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
 use clerk_chat::mcp::ToolServer;
+use clerk_oauth::{AuthorizationServer, AuthorizationServerConfig};
 use rmcp::ServiceExt;
 use rmcp::model::Implementation;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -22,7 +25,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use config::{AuthMode, Cli, Command, LogFormat, Settings};
-pub use host::ServerHost;
+pub use host::{Credentials, ServerHost};
 pub use upstream::Upstream;
 
 /// The name MCP clients see. Set explicitly: rmcp's default would name rmcp itself.
@@ -48,6 +51,14 @@ pub enum StartError {
     NoIssuer,
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    #[error(transparent)]
+    OAuth(#[from] clerk_oauth::OAuthError),
+    #[error(
+        "--auth builtin on {0} needs --public-url, the https URL users reach this server at (e.g. https://mcp.example.com): tokens and sign-in pages name it"
+    )]
+    NoPublicUrl(SocketAddr),
+    #[error("--public-url {0}: {1}")]
+    PublicUrl(String, &'static str),
 }
 
 fn instructions(sandbox: bool) -> String {
@@ -63,9 +74,9 @@ fn instructions(sandbox: bool) -> String {
 }
 
 /// The MCP handler with every generated tool, on the given upstream and provider policy.
-pub fn tool_server(upstream: &Upstream, settings: &Settings) -> Result<ToolServer<ServerHost>, StartError> {
+pub fn tool_server(upstream: &Upstream, settings: &Settings, credentials: Credentials) -> Result<ToolServer<ServerHost>, StartError> {
     let policy = providers::ProviderPolicy::new(&settings.providers)?;
-    let host = ServerHost::new(upstream.client.clone(), policy);
+    let host = ServerHost::new(credentials, policy);
     let info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("Clerk Chat");
     Ok(ToolServer::new(
         host,
@@ -108,16 +119,65 @@ impl RunningServer {
     }
 }
 
-/// Starts the HTTP server: `/mcp` (streamable HTTP, every MCP revision rmcp speaks) and `/healthz`.
+/// The operator's client, for the modes where every caller acts as the operator.
+fn server_wide(upstream: &Upstream) -> Result<Credentials, StartError> {
+    let client = upstream.client.clone().ok_or_else(|| upstream::UpstreamError::MissingKey(upstream.base_url.clone()))?;
+    Ok(Credentials::ServerWide(client))
+}
+
+/// With the built-in authorization server the public URL is the issuer, so it must be right
+/// before anything listens: https (loopback may use http), served at the root of its host.
+fn check_public_url(settings: &Settings) -> Result<(), StartError> {
+    let Some(public_url) = &settings.public_url else {
+        return if settings.listen.ip().is_loopback() { Ok(()) } else { Err(StartError::NoPublicUrl(settings.listen)) };
+    };
+    let invalid = |reason| StartError::PublicUrl(public_url.clone(), reason);
+    let parsed = reqwest::Url::parse(public_url).map_err(|_| invalid("not a URL; write it like https://mcp.example.com"))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        None => false,
+    };
+    if parsed.scheme() != "https" && !loopback {
+        return Err(invalid("an authorization server must be served over https (http is allowed on loopback only)"));
+    }
+    if parsed.path().trim_end_matches('/') != "" {
+        return Err(invalid("serve the server at the root of its host (no path): OAuth metadata lives at /.well-known/..."));
+    }
+    Ok(())
+}
+
+/// The consent page's words for each scope: the titles of the tools it opens.
+fn scope_descriptions() -> Vec<clerk_oauth::ScopeDescription> {
+    let mut scopes: Vec<clerk_oauth::ScopeDescription> = Vec::new();
+    for tool in clerk_chat::tools::TOOLS.iter() {
+        match scopes.iter_mut().find(|scope| scope.name == tool.scope) {
+            Some(scope) => {
+                scope.description.push_str("; ");
+                scope.description.push_str(tool.title);
+            }
+            None => scopes.push(clerk_oauth::ScopeDescription { name: tool.scope.to_owned(), description: tool.title.to_owned() }),
+        }
+    }
+    scopes
+}
+
+/// Starts the HTTP server: `/mcp` (streamable HTTP, every MCP revision rmcp speaks), `/healthz`
+/// and, by auth mode, the protected resource metadata and the built-in authorization server.
 pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError> {
-    if settings.auth == AuthMode::None && !settings.listen.ip().is_loopback() {
-        return Err(StartError::NotLoopback(settings.listen));
+    match settings.auth {
+        AuthMode::None if !settings.listen.ip().is_loopback() => return Err(StartError::NotLoopback(settings.listen)),
+        AuthMode::External if settings.issuer.is_none() => return Err(StartError::NoIssuer),
+        AuthMode::Builtin => check_public_url(settings)?,
+        _ => {}
     }
-    if settings.auth == AuthMode::External && settings.issuer.is_none() {
-        return Err(StartError::NoIssuer);
-    }
-    let upstream = upstream::connect(settings).await?;
-    let tools = tool_server(&upstream, settings)?;
+    let upstream = upstream::connect(settings, settings.auth != AuthMode::Builtin).await?;
+    let credentials = match settings.auth {
+        AuthMode::Builtin => Credentials::PerAccount,
+        AuthMode::None | AuthMode::External => server_wide(&upstream)?,
+    };
+    let tools = tool_server(&upstream, settings, credentials)?;
     let listener =
         tokio::net::TcpListener::bind(settings.listen).await.map_err(|source| StartError::Listen { address: settings.listen, source })?;
     let address = listener.local_addr().map_err(|source| StartError::Listen { address: settings.listen, source })?;
@@ -146,25 +206,46 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
     let service: StreamableHttpService<ToolServer<ServerHost>, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(handler.clone()), LocalSessionManager::default().into(), config);
     let mcp = axum::Router::new().fallback_service(service);
-    let (mcp, metadata_routes) = match (settings.auth, &settings.issuer) {
+    let public_base = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let mut authorization_server = None;
+    let (mcp, auth_routes) = match (settings.auth, &settings.issuer) {
         (AuthMode::External, Some(issuer)) => {
-            let public_base = settings.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
-            let resource_server = std::sync::Arc::new(auth::ResourceServer::discover(issuer, &public_base).await?);
-            let metadata = resource_server.metadata();
-            let serve_metadata = move || {
-                let metadata = metadata.clone();
-                async move { axum::Json(metadata) }
-            };
-            let routes = axum::Router::new()
-                .route("/.well-known/oauth-protected-resource", get(serve_metadata.clone()))
-                .route("/.well-known/oauth-protected-resource/mcp", get(serve_metadata));
+            let resource_server = Arc::new(auth::ResourceServer::discover(issuer, &public_base).await?);
+            let routes = protected_resource_routes(&resource_server);
             (mcp.layer(axum::middleware::from_fn_with_state(resource_server, auth::require_token)), routes)
+        }
+        (AuthMode::Builtin, _) => {
+            let base = auth::canonical_base(&public_base)?;
+            let mut config =
+                AuthorizationServerConfig::new(base.clone(), format!("{base}/mcp"), scope_descriptions(), settings.data_dir.join("oauth"));
+            config.vault_key = settings.vault_key.clone();
+            config.sandbox = upstream.sandbox.is_some();
+            let backend = Arc::new(accounts::UpstreamSignIn {
+                base_url: upstream.base_url.clone(),
+                options: upstream.options.clone(),
+                sandbox_key: upstream.sandbox_api_key.clone(),
+            });
+            let issuer = AuthorizationServer::open(config, backend).await?;
+            let resource_server = Arc::new(auth::ResourceServer::built_in(issuer.clone(), &public_base)?);
+            let accounts = Arc::new(accounts::AccountClients::new(
+                issuer.clone(),
+                resource_server.clone(),
+                upstream.base_url.clone(),
+                upstream.options.clone(),
+            ));
+            let routes = protected_resource_routes(&resource_server).merge(issuer.router());
+            authorization_server = Some(issuer);
+            // The last layer runs first: the token is checked before the account's client is attached.
+            let mcp = mcp
+                .layer(axum::middleware::from_fn_with_state(accounts, accounts::attach_account_client))
+                .layer(axum::middleware::from_fn_with_state(resource_server, auth::require_token));
+            (mcp, routes)
         }
         _ => (mcp, axum::Router::new()),
     };
     let app = axum::Router::new()
         .nest("/mcp", mcp)
-        .merge(metadata_routes)
+        .merge(auth_routes)
         .route("/healthz", get(|| async { "ok" }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
@@ -204,6 +285,9 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
         if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
             tracing::error!("the HTTP server failed: {error}");
         }
+        if let Some(authorization_server) = authorization_server {
+            authorization_server.close().await;
+        }
         if let Some(sandbox) = upstream.sandbox {
             sandbox.shutdown().await;
         }
@@ -211,10 +295,24 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
     Ok(RunningServer { address, upstream_url, sandbox_inboxes, shutdown, task })
 }
 
+/// RFC 9728 protected resource metadata, at both well-known paths.
+fn protected_resource_routes(resource_server: &auth::ResourceServer) -> axum::Router {
+    let metadata = resource_server.metadata();
+    let serve_metadata = move || {
+        let metadata = metadata.clone();
+        async move { axum::Json(metadata) }
+    };
+    axum::Router::new()
+        .route("/.well-known/oauth-protected-resource", get(serve_metadata.clone()))
+        .route("/.well-known/oauth-protected-resource/mcp", get(serve_metadata))
+}
+
 /// Serves the tools over stdin/stdout until the client closes it. Nothing else goes to stdout.
+/// stdio has no OAuth: the process that spawns the server is the user.
 pub async fn run_stdio(settings: &Settings) -> anyhow::Result<()> {
-    let upstream = upstream::connect(settings).await?;
-    let tools = tool_server(&upstream, settings)?;
+    let upstream = upstream::connect(settings, true).await?;
+    let credentials = server_wide(&upstream)?;
+    let tools = tool_server(&upstream, settings, credentials)?;
     let running = tools.serve(rmcp::transport::stdio()).await?;
     running.waiting().await?;
     if let Some(sandbox) = upstream.sandbox {

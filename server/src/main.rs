@@ -1,7 +1,7 @@
 //! `clerk-mcp`: the Clerk Chat MCP server binary.
 
 use clap::Parser;
-use clerk_mcp::{Cli, Command, LogFormat, Settings};
+use clerk_mcp::{AuthMode, Cli, Command, LogFormat, Settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -36,6 +36,19 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         println!("Upstream: the embedded sandbox at {} (nothing is really sent)", server.upstream_url);
         let numbers: Vec<String> = server.sandbox_inboxes.iter().map(|inbox| format!("{} ({})", inbox.phone, inbox.provider)).collect();
         println!("Sandbox numbers to send from: {}", numbers.join(", "));
+    }
+    match settings.auth {
+        AuthMode::Builtin => {
+            println!("Sign-in: built-in OAuth; each user connects in the browser (in Claude Code: /mcp)");
+            if settings.vault_key.is_none() {
+                println!(
+                    "Stored API keys are sealed with {} (set CLERK_MCP_VAULT_KEY to keep that key elsewhere)",
+                    settings.data_dir.join("oauth/vault-key").display()
+                );
+            }
+        }
+        AuthMode::External => println!("Sign-in: tokens of {}", settings.issuer.as_deref().unwrap_or_default()),
+        AuthMode::None => println!("Sign-in: none (--auth none); anyone who can reach {url} acts as the operator"),
     }
     println!("Data directory: {} (change it with --data-dir)", settings.data_dir.display());
     let stop = server.shutdown_handle();

@@ -8,8 +8,13 @@ use clerk_sandbox::{Sandbox, SandboxConfig, SeededInbox};
 use crate::config::Settings;
 
 pub struct Upstream {
-    pub client: Client,
+    /// The operator's client: CLERK_API_KEY's, or the sandbox demo team's. `None` only when
+    /// users bring their own keys and the operator set none.
+    pub client: Option<Client>,
     pub base_url: String,
+    pub options: ClientOptions,
+    /// The sandbox demo team's key, for the one-click sandbox sign-in.
+    pub sandbox_api_key: Option<String>,
     /// Set when the embedded sandbox is the upstream; it stops with the server.
     pub sandbox: Option<Sandbox>,
     /// The sandbox team's numbers, to send from.
@@ -18,7 +23,9 @@ pub struct Upstream {
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    #[error("--upstream {0} needs an API key: set CLERK_API_KEY to a Clerk Chat API key (Clerk Chat > Settings > API)")]
+    #[error(
+        "--upstream {0} needs an API key: set CLERK_API_KEY to a Clerk Chat API key (Clerk Chat > Settings > API), or serve HTTP with --auth builtin, where every user connects their own key"
+    )]
     MissingKey(String),
     #[error("CLERK_API_KEY is not usable: {0}")]
     BadKey(#[from] clerk_chat::InvalidApiKey),
@@ -30,13 +37,18 @@ pub enum UpstreamError {
     DataDir { path: PathBuf, source: std::io::Error },
 }
 
-pub async fn connect(settings: &Settings) -> Result<Upstream, UpstreamError> {
+/// Connects to the upstream. `operator_key_required` is false when every user signs in with
+/// their own key (the built-in authorization server), so CLERK_API_KEY may be absent.
+pub async fn connect(settings: &Settings, operator_key_required: bool) -> Result<Upstream, UpstreamError> {
     let options = ClientOptions { request_timeout: settings.upstream_timeout, ..ClientOptions::default() };
     match &settings.upstream {
         Some(base_url) => {
-            let key = settings.api_key.as_deref().ok_or_else(|| UpstreamError::MissingKey(base_url.clone()))?;
-            let client = Client::with_options(base_url, &ApiKey::new(key)?, &options)?;
-            Ok(Upstream { client, base_url: base_url.clone(), sandbox: None, sandbox_inboxes: Vec::new() })
+            let client = match settings.api_key.as_deref() {
+                Some(key) => Some(Client::with_options(base_url, &ApiKey::new(key)?, &options)?),
+                None if operator_key_required => return Err(UpstreamError::MissingKey(base_url.clone())),
+                None => None,
+            };
+            Ok(Upstream { client, base_url: base_url.clone(), options, sandbox_api_key: None, sandbox: None, sandbox_inboxes: Vec::new() })
         }
         None => {
             let directory = settings.data_dir.join("sandbox");
@@ -48,7 +60,14 @@ pub async fn connect(settings: &Settings) -> Result<Upstream, UpstreamError> {
             let key = sandbox_key(&sandbox, &directory.join("api-key")).await?;
             let client = Client::with_options(sandbox.base_url(), &key, &options)?;
             let sandbox_inboxes = sandbox.inboxes(key.expose()).await?;
-            Ok(Upstream { client, base_url: sandbox.base_url().to_owned(), sandbox: Some(sandbox), sandbox_inboxes })
+            Ok(Upstream {
+                client: Some(client),
+                base_url: sandbox.base_url().to_owned(),
+                options,
+                sandbox_api_key: Some(key.expose().to_owned()),
+                sandbox: Some(sandbox),
+                sandbox_inboxes,
+            })
         }
     }
 }

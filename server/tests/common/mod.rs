@@ -19,8 +19,11 @@ pub struct TestServer {
     pub directory: tempfile::TempDir,
 }
 
+/// Settings for a test server on loopback. Sign-in is off (`--auth none`) unless `configure`
+/// turns it on: most tests are about the tools, not OAuth.
 pub fn settings(directory: &std::path::Path, configure: impl FnOnce(&mut Options)) -> Settings {
     let mut options = Options {
+        auth: Some(clerk_mcp::AuthMode::None),
         data_dir: Some(directory.to_owned()),
         listen: Some("127.0.0.1:0".parse().unwrap()),
         sandbox_delivery_delay_ms: Some(100),
