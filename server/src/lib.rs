@@ -142,7 +142,7 @@ fn check_public_url(settings: &Settings) -> Result<(), StartError> {
     if parsed.scheme() != "https" && !loopback {
         return Err(invalid("an authorization server must be served over https (http is allowed on loopback only)"));
     }
-    if parsed.path().trim_end_matches('/') != "" {
+    if !parsed.path().trim_end_matches('/').is_empty() {
         return Err(invalid("serve the server at the root of its host (no path): OAuth metadata lives at /.well-known/..."));
     }
     Ok(())

@@ -1,0 +1,549 @@
+//! `--auth builtin` (the default for HTTP): the whole OAuth flow against the running server with
+//! rmcp's OAuth client (discovery, registration, authorization, token, a tool call, refresh),
+//! and every refusal the MCP authorization spec and OAuth 2.1 ask for, over real HTTP.
+
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::auth::{AuthClient, AuthorizationRequest, OAuthState};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+use sha2::Digest;
+
+const ALL_SCOPES: [&str; 7] =
+    ["messages:send", "messages:read", "contacts:write", "campaigns:send", "contacts:read", "users:write", "users:read"];
+const CALLBACK: &str = "http://127.0.0.1:47000/callback";
+
+struct Setup {
+    test: common::TestServer,
+    /// `http://127.0.0.1:PORT`: the issuer and the base of every endpoint.
+    base: String,
+    /// A client that does not follow redirects, like a browser whose redirect we inspect.
+    browser: reqwest::Client,
+}
+
+async fn setup() -> Setup {
+    let test = common::start(|options| options.auth = Some(clerk_mcp::AuthMode::Builtin)).await;
+    let base = format!("http://{}", test.server.address);
+    common::install_crypto_provider();
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Setup { test, base, browser }
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn challenge_of(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+/// The consent page as a browser gets it: its form fields and the CSRF cookie.
+struct ConsentPage {
+    body: String,
+    cookie: String,
+    request: String,
+    csrf: String,
+}
+
+fn hidden_field(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).unwrap_or_else(|| panic!("no {name} field in {body}")) + marker.len();
+    body[start..].split('"').next().unwrap().to_owned()
+}
+
+impl Setup {
+    async fn register(&self, redirect_uris: &[&str]) -> String {
+        let response = common::http()
+            .post(format!("{}/register", self.base))
+            .json(&json!({"client_name": "Test client", "redirect_uris": redirect_uris}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        response.json::<Value>().await.unwrap()["client_id"].as_str().unwrap().to_owned()
+    }
+
+    fn authorize_url(&self, client_id: &str, extra: &[(&str, &str)]) -> String {
+        let mut url = reqwest::Url::parse(&format!("{}/authorize", self.base)).unwrap();
+        url.query_pairs_mut().append_pair("client_id", client_id);
+        for (name, value) in extra {
+            url.query_pairs_mut().append_pair(name, value);
+        }
+        url.to_string()
+    }
+
+    /// The usual request: code, S256, state, the given scopes, this server as resource.
+    fn standard_request<'a>(&self, challenge: &'a str, scope: &'a str, resource: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![
+            ("response_type", "code"),
+            ("redirect_uri", CALLBACK),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+            ("state", "state-123"),
+            ("scope", scope),
+            ("resource", resource),
+        ]
+    }
+
+    async fn open_consent(&self, url: &str) -> ConsentPage {
+        let response = self.browser.get(url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "the consent page opens");
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let body = response.text().await.unwrap();
+        let (request, csrf) = (hidden_field(&body, "request"), hidden_field(&body, "csrf"));
+        ConsentPage { body, cookie, request, csrf }
+    }
+
+    async fn submit(&self, page: &ConsentPage, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form = vec![("request", page.request.as_str()), ("csrf", page.csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.browser.post(format!("{}/authorize", self.base)).header("cookie", &page.cookie).form(&form).send().await.unwrap()
+    }
+
+    /// Signs in through the consent page and returns the code.
+    async fn code(&self, client_id: &str, challenge: &str, scope: &str, decision: &[(&str, &str)]) -> String {
+        let resource = format!("{}/mcp", self.base);
+        let page = self.open_consent(&self.authorize_url(client_id, &self.standard_request(challenge, scope, &resource))).await;
+        let response = self.submit(&page, decision).await;
+        let location = redirect_location(&response);
+        assert_eq!(query_value(&location, "state").as_deref(), Some("state-123"), "state round-trips");
+        assert_eq!(query_value(&location, "iss").as_deref(), Some(self.base.as_str()));
+        query_value(&location, "code").unwrap_or_else(|| panic!("no code in {location}"))
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = common::http().post(format!("{}/token", self.base)).form(form).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn exchange(&self, client_id: &str, code: &str, verifier: &str) -> (u16, Value) {
+        let resource = format!("{}/mcp", self.base);
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", verifier),
+            ("resource", &resource),
+        ])
+        .await
+    }
+
+    async fn refresh(&self, client_id: &str, refresh_token: &str) -> (u16, Value) {
+        self.token(&[("grant_type", "refresh_token"), ("client_id", client_id), ("refresh_token", refresh_token)]).await
+    }
+
+    /// Signs in a new client with the given decision and returns its client id and tokens.
+    async fn sign_in(&self, scope: &str, decision: &[(&str, &str)]) -> (String, Value) {
+        let client_id = self.register(&[CALLBACK]).await;
+        let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
+        let code = self.code(&client_id, &challenge_of(verifier), scope, decision).await;
+        let (status, tokens) = self.exchange(&client_id, &code, verifier).await;
+        assert_eq!(status, 200, "{tokens}");
+        (client_id, tokens)
+    }
+
+    /// The status of an MCP initialize sent with this bearer token.
+    async fn mcp_status(&self, token: &str) -> u16 {
+        common::http()
+            .post(self.test.server.mcp_url())
+            .header("accept", "application/json, text/event-stream")
+            .bearer_auth(token)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn connect_with(&self, token: &str) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+        let transport = StreamableHttpClientTransport::from_config(
+            StreamableHttpClientTransportConfig::with_uri(self.test.server.mcp_url()).auth_header(token.to_owned()),
+        );
+        ().serve(transport).await.expect("a valid token connects")
+    }
+}
+
+fn redirect_location(response: &reqwest::Response) -> String {
+    assert_eq!(response.status().as_u16(), 303, "expected a redirect back to the client");
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+fn query_value(url: &str, name: &str) -> Option<String> {
+    reqwest::Url::parse(url).unwrap().query_pairs().find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
+}
+
+fn claims_of(token: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}
+
+fn access(tokens: &Value) -> String {
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+fn refresh_of(tokens: &Value) -> String {
+    tokens["refresh_token"].as_str().unwrap().to_owned()
+}
+
+fn arguments(value: Value) -> serde_json::Map<String, Value> {
+    value.as_object().unwrap().clone()
+}
+
+#[tokio::test]
+async fn rmcp_oauth_client_discovers_registers_signs_in_calls_a_tool_and_refreshes() {
+    let setup = setup().await;
+    let mut state = OAuthState::new(setup.test.server.mcp_url(), None).await.expect("rmcp discovers the server");
+    state
+        .start_authorization(AuthorizationRequest::new(CALLBACK).with_client_name("rmcp OAuth test").with_scopes(ALL_SCOPES))
+        .await
+        .expect("rmcp registers a client (RFC 7591) and prepares PKCE");
+    let authorization_url = state.get_authorization_url().await.unwrap();
+    assert!(authorization_url.contains("code_challenge_method=S256"), "{authorization_url}");
+    // The browser's part: the consent page, then one click on the sandbox team.
+    let page = setup.open_consent(&authorization_url).await;
+    assert!(page.body.contains("rmcp OAuth test"), "the page names the client");
+    assert!(page.body.contains("127.0.0.1:47000"), "the page names the redirect host");
+    assert!(page.body.contains("Sandbox"), "the page says it is the sandbox");
+    assert!(page.body.contains("Send an SMS or MMS") && page.body.contains("messages:send"), "the page lists the scopes");
+    let callback = redirect_location(&setup.submit(&page, &[("decision", "sandbox")]).await);
+    state.handle_callback_url(&callback).await.expect("rmcp exchanges the code, checking state and iss");
+    let manager = state.into_authorization_manager().expect("authorized");
+
+    let first = manager.get_access_token().await.unwrap();
+    let claims = claims_of(&first);
+    assert_eq!(claims["aud"], setup.test.server.mcp_url(), "the resource is the audience");
+    assert_eq!(claims["iss"], setup.base);
+    assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 600, "access tokens are short-lived");
+    manager.refresh_token().await.expect("rmcp refreshes");
+    let second = manager.get_access_token().await.unwrap();
+    assert_ne!(first, second, "refresh gives a new access token");
+
+    let transport = StreamableHttpClientTransport::with_client(
+        AuthClient::new(reqwest::Client::new(), manager),
+        StreamableHttpClientTransportConfig::with_uri(setup.test.server.mcp_url()),
+    );
+    let client = ().serve(transport).await.expect("the signed-in client connects");
+    let found =
+        client.call_tool(CallToolRequestParams::new("search_contacts").with_arguments(arguments(json!({"query": "Ada"})))).await.unwrap();
+    let found = common::ok(found);
+    assert_eq!(found["data"][0]["name"], "Ada Lovelace", "the sandbox demo team's contact: {found}");
+    let sent = client
+        .call_tool(
+            CallToolRequestParams::new("send_message")
+                .with_arguments(arguments(json!({"sender": "+12005550100", "recipients": ["+15559876543"], "body": "signed in"}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(common::ok(sent)["data"]["body"], "signed in");
+    client.cancel().await.unwrap();
+    setup.test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_authorization_server_publishes_what_clients_discover() {
+    let setup = setup().await;
+    let http = common::http();
+    for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
+        let metadata: Value = http.get(format!("{}{path}", setup.base)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(metadata["issuer"], setup.base, "{path}");
+        assert_eq!(metadata["code_challenge_methods_supported"], json!(["S256"]), "{path}");
+        assert_eq!(metadata["client_id_metadata_document_supported"], true);
+        assert_eq!(metadata["registration_endpoint"], format!("{}/register", setup.base));
+        assert_eq!(metadata["revocation_endpoint"], format!("{}/revoke", setup.base));
+    }
+    let resource: Value =
+        http.get(format!("{}/.well-known/oauth-protected-resource/mcp", setup.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(resource["authorization_servers"], json!([setup.base]));
+    assert_eq!(resource["resource"], setup.test.server.mcp_url());
+    let jwks: Value = http.get(format!("{}/jwks.json", setup.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(jwks["keys"][0]["kty"], "EC");
+    assert!(jwks["keys"][0].get("d").is_none(), "the JWKS holds no private part");
+    let unauthenticated = http.post(setup.test.server.mcp_url()).json(&json!({})).send().await.unwrap();
+    assert_eq!(unauthenticated.status().as_u16(), 401);
+    let challenge = unauthenticated.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains(&format!("resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"", setup.base)), "{challenge}");
+    setup.test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn authorization_requests_without_s256_pkce_or_with_a_foreign_redirect_are_refused() {
+    let setup = setup().await;
+    let client_id = setup.register(&[CALLBACK]).await;
+    let resource = format!("{}/mcp", setup.base);
+    let challenge = challenge_of("a-verifier-of-at-least-forty-three-characters-0123456789");
+
+    // Missing PKCE and plain PKCE go back to the client as invalid_request, with the state.
+    let mut missing = setup.standard_request(&challenge, "contacts:read", &resource);
+    missing.retain(|(name, _)| !name.starts_with("code_challenge"));
+    let response = setup.browser.get(setup.authorize_url(&client_id, &missing)).send().await.unwrap();
+    let location = redirect_location(&response);
+    assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_request"));
+    assert!(query_value(&location, "error_description").unwrap().contains("PKCE is required"));
+    assert_eq!(query_value(&location, "state").as_deref(), Some("state-123"));
+    let mut plain = setup.standard_request("a-verifier-of-at-least-forty-three-characters-0123456789", "contacts:read", &resource);
+    plain.retain(|(name, _)| *name != "code_challenge_method");
+    plain.push(("code_challenge_method", "plain"));
+    let location = redirect_location(&setup.browser.get(setup.authorize_url(&client_id, &plain)).send().await.unwrap());
+    assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_request"));
+    assert!(query_value(&location, "error_description").unwrap().contains("plain PKCE is not accepted"));
+
+    // An unregistered redirect URI gets a page, never a redirect (no open redirector).
+    let mut foreign = setup.standard_request(&challenge, "contacts:read", &resource);
+    foreign.retain(|(name, _)| *name != "redirect_uri");
+    foreign.push(("redirect_uri", "https://attacker.example/callback"));
+    let response = setup.browser.get(setup.authorize_url(&client_id, &foreign)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert!(response.headers().get("location").is_none());
+    assert!(response.text().await.unwrap().contains("not one of its registered redirect URIs"));
+
+    // Loopback redirects may change port (RFC 8252), but not path.
+    let mut other_port = setup.standard_request(&challenge, "contacts:read", &resource);
+    other_port.retain(|(name, _)| *name != "redirect_uri");
+    other_port.push(("redirect_uri", "http://127.0.0.1:51234/callback"));
+    assert_eq!(setup.browser.get(setup.authorize_url(&client_id, &other_port)).send().await.unwrap().status().as_u16(), 200);
+
+    // A resource that is not this server is refused: tokens are only for this audience.
+    let other = setup.standard_request(&challenge, "contacts:read", "https://other.example/mcp");
+    let location = redirect_location(&setup.browser.get(setup.authorize_url(&client_id, &other)).send().await.unwrap());
+    assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_target"));
+
+    // An unknown scope is refused by name.
+    let unknown = setup.standard_request(&challenge, "contacts:read admin:everything", &resource);
+    let location = redirect_location(&setup.browser.get(setup.authorize_url(&client_id, &unknown)).send().await.unwrap());
+    assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_scope"));
+    setup.test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_consent_page_needs_its_csrf_cookie_and_deny_returns_access_denied() {
+    let setup = setup().await;
+    let client_id = setup.register(&[CALLBACK]).await;
+    let resource = format!("{}/mcp", setup.base);
+    let challenge = challenge_of("a-verifier-of-at-least-forty-three-characters-0123456789");
+    let url = setup.authorize_url(&client_id, &setup.standard_request(&challenge, "contacts:read", &resource));
+    let page = setup.open_consent(&url).await;
+
+    let forged = setup
+        .browser
+        .post(format!("{}/authorize", setup.base))
+        .form(&[("request", page.request.as_str()), ("csrf", page.csrf.as_str()), ("decision", "sandbox")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403, "no cookie, no sign-in");
+    let cross_site = setup
+        .browser
+        .post(format!("{}/authorize", setup.base))
+        .header("cookie", &page.cookie)
+        .header("origin", "https://attacker.example")
+        .form(&[("request", page.request.as_str()), ("csrf", page.csrf.as_str()), ("decision", "sandbox")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status().as_u16(), 403, "a form posted from another site is refused");
+
+    let bad_key = setup.submit(&page, &[("decision", "allow"), ("api_key", "not-a-real-key")]).await;
+    assert_eq!(bad_key.status().as_u16(), 400);
+    let body = bad_key.text().await.unwrap();
+    assert!(body.contains("Clerk Chat refused this API key"), "{body}");
+
+    let denied = redirect_location(&setup.submit(&page, &[("decision", "deny")]).await);
+    assert_eq!(query_value(&denied, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query_value(&denied, "state").as_deref(), Some("state-123"));
+    let again = setup.submit(&page, &[("decision", "sandbox")]).await;
+    assert_eq!(again.status().as_u16(), 400, "an answered page cannot be answered again");
+    setup.test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn codes_are_single_use_and_bound_to_verifier_and_redirect() {
+    let setup = setup().await;
+    let client_id = setup.register(&[CALLBACK]).await;
+    let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
+    let challenge = challenge_of(verifier);
+
+    let code = setup.code(&client_id, &challenge, "contacts:read", &[("decision", "sandbox")]).await;
+    let (status, error) = setup.exchange(&client_id, &code, "another-verifier-of-forty-three-characters-000000000").await;
+    assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")), "wrong verifier: {error}");
+    assert!(error["error_description"].as_str().unwrap().contains("code_verifier does not match"));
+
+    let code = setup.code(&client_id, &challenge, "contacts:read", &[("decision", "sandbox")]).await;
+    let (status, error) =
+        setup.token(&[("grant_type", "authorization_code"), ("client_id", &client_id), ("code", &code), ("redirect_uri", CALLBACK)]).await;
+    assert_eq!((status, error["error"].as_str()), (400, Some("invalid_request")), "no verifier at all: {error}");
+
+    let code = setup.code(&client_id, &challenge, "contacts:read", &[("decision", "sandbox")]).await;
+    let (status, error) = setup
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client_id),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:47000/other"),
+            ("code_verifier", verifier),
+        ])
+        .await;
+    assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")), "wrong redirect URI: {error}");
+
+    let code = setup.code(&client_id, &challenge, "contacts:read", &[("decision", "sandbox")]).await;
+    let (status, tokens) = setup.exchange(&client_id, &code, verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(setup.mcp_status(&access(&tokens)).await, 200);
+    let (status, error) = setup.exchange(&client_id, &code, verifier).await;
+    assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")), "reused code: {error}");
+    assert_eq!(setup.mcp_status(&access(&tokens)).await, 401, "a reused code revokes the tokens issued with it");
+    let (status, _) = setup.refresh(&client_id, &refresh_of(&tokens)).await;
+    assert_eq!(status, 400, "and their refresh token");
+    setup.test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family() {
+    let setup = setup().await;
+    let (client_id, first) = setup.sign_in("contacts:read messages:read", &[("decision", "sandbox")]).await;
+    let (status, second) = setup.refresh(&client_id, &refresh_of(&first)).await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(refresh_of(&first), refresh_of(&second), "refresh tokens rotate");
+    assert_eq!(setup.mcp_status(&access(&second)).await, 200);
+
+    let (status, error) = setup.refresh(&client_id, &refresh_of(&first)).await;
+    assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")), "reused refresh token: {error}");
+    let (status, _) = setup.refresh(&client_id, &refresh_of(&second)).await;
+    assert_eq!(status, 400, "the newest refresh token of the family is revoked too");
+    assert_eq!(setup.mcp_status(&access(&second)).await, 401, "and the family's access tokens");
+
+    // Narrowing the scope on refresh is allowed, widening is not.
+    let (client_id, tokens) = setup.sign_in("contacts:read messages:read", &[("decision", "sandbox")]).await;
+    let (status, error) = setup
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client_id),
+            ("refresh_token", &refresh_of(&tokens)),
+            ("scope", "messages:send"),
+        ])
+        .await;
+    assert_eq!((status, error["error"].as_str()), (400, Some("invalid_scope")));
+    setup.test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn revocation_ends_the_sign_in() {
+    let setup = setup().await;
+    let http = common::http();
+    let (client_id, tokens) = setup.sign_in("contacts:read", &[("decision", "sandbox")]).await;
+    let revoked = http
+        .post(format!("{}/revoke", setup.base))
+        .form(&[("token", refresh_of(&tokens).as_str()), ("client_id", &client_id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 200);
+    assert_eq!(setup.refresh(&client_id, &refresh_of(&tokens)).await.0, 400);
+    assert_eq!(setup.mcp_status(&access(&tokens)).await, 401);
+
+    // Revoking an access token ends its sign-in as well; unknown tokens get the same 200.
+    let (_, tokens) = setup.sign_in("contacts:read", &[("decision", "sandbox")]).await;
+    let revoked = http.post(format!("{}/revoke", setup.base)).form(&[("token", access(&tokens).as_str())]).send().await.unwrap();
+    assert_eq!(revoked.status().as_u16(), 200);
+    assert_eq!(setup.mcp_status(&access(&tokens)).await, 401);
+    let unknown = http.post(format!("{}/revoke", setup.base)).form(&[("token", "nothing-like-a-token")]).send().await.unwrap();
+    assert_eq!(unknown.status().as_u16(), 200);
+    setup.test.server.shutdown().await;
+}
+
+/// Tokens made with the server's own signing key (read from its data directory), so that only
+/// the claim under test is wrong.
+#[tokio::test]
+async fn expired_foreign_audience_bad_signature_and_unsigned_tokens_get_401() {
+    let setup = setup().await;
+    let (_, tokens) = setup.sign_in("contacts:read", &[("decision", "sandbox")]).await;
+    let good = claims_of(&access(&tokens));
+    let kid = jsonwebtoken::decode_header(access(&tokens)).unwrap().kid.unwrap();
+    let key = EncodingKey::from_ec_der(&std::fs::read(setup.test.directory.path().join("oauth/signing-key.p8")).unwrap());
+    let sign = |claims: &Value, key: &EncodingKey| {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.clone());
+        jsonwebtoken::encode(&header, claims, key).unwrap()
+    };
+    assert_eq!(setup.mcp_status(&sign(&good, &key)).await, 200, "the re-signed good claims pass");
+    let mut expired = good.clone();
+    expired["exp"] = json!(now() - 120);
+    assert_eq!(setup.mcp_status(&sign(&expired, &key)).await, 401, "expired");
+    let mut foreign = good.clone();
+    foreign["aud"] = json!("https://other.example/mcp");
+    assert_eq!(setup.mcp_status(&sign(&foreign, &key)).await, 401, "wrong audience");
+    let attacker = EncodingKey::from_ec_pem(include_bytes!("fixtures/test-attacker-es256.pem")).unwrap();
+    assert_eq!(setup.mcp_status(&sign(&good, &attacker)).await, 401, "bad signature");
+    let unsigned =
+        format!("{}.{}.", URL_SAFE_NO_PAD.encode(json!({"alg": "none", "kid": kid}).to_string()), URL_SAFE_NO_PAD.encode(good.to_string()));
+    assert_eq!(setup.mcp_status(&unsigned).await, 401, "alg none");
+    setup.test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_token_without_the_scope_cannot_send_and_teams_see_only_their_own_contacts() {
+    let setup = setup().await;
+    // Team A: the sandbox demo team, in one click, with read scopes only.
+    let (_, team_a) = setup.sign_in("contacts:read messages:read", &[("decision", "sandbox")]).await;
+    // Team B: another sandbox team, signed in with its own API key.
+    let created: Value = common::http()
+        .post(format!("{}/sandbox/teams", setup.test.server.upstream_url))
+        .json(&json!({"name": "Team B"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let team_b_key = created["api_key"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+    let (_, team_b) = setup.sign_in("contacts:read contacts:write", &[("decision", "allow"), ("api_key", &team_b_key)]).await;
+    assert_ne!(claims_of(&access(&team_a))["sub"], claims_of(&access(&team_b))["sub"], "two accounts");
+
+    let response = common::http()
+        .post(setup.test.server.mcp_url())
+        .header("accept", "application/json, text/event-stream")
+        .bearer_auth(access(&team_a))
+        .json(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "send_message", "arguments": {}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"messages:send\""), "{challenge}");
+
+    let b = setup.connect_with(&access(&team_b)).await;
+    let made = b
+        .call_tool(
+            CallToolRequestParams::new("create_contact")
+                .with_arguments(arguments(json!({"phone": "+15550001111", "name": "Zed Bravo-only"}))),
+        )
+        .await
+        .unwrap();
+    let made = common::ok(made);
+    let found_by_b = common::ok(
+        b.call_tool(CallToolRequestParams::new("search_contacts").with_arguments(arguments(json!({"query": "Zed"})))).await.unwrap(),
+    );
+    assert_eq!(found_by_b["data"].as_array().unwrap().len(), 1, "{found_by_b}");
+    b.cancel().await.unwrap();
+
+    let a = setup.connect_with(&access(&team_a)).await;
+    let found_by_a = common::ok(
+        a.call_tool(CallToolRequestParams::new("search_contacts").with_arguments(arguments(json!({"query": "Zed"})))).await.unwrap(),
+    );
+    assert_eq!(found_by_a["data"], json!([]), "team A cannot see team B's contact {made}");
+    let ada = common::ok(
+        a.call_tool(CallToolRequestParams::new("search_contacts").with_arguments(arguments(json!({"query": "Ada"})))).await.unwrap(),
+    );
+    assert_eq!(ada["data"].as_array().unwrap().len(), 1, "team A sees its own");
+    a.cancel().await.unwrap();
+    setup.test.server.shutdown().await;
+}
