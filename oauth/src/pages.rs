@@ -95,14 +95,20 @@ pub fn consent_page(view: &ConsentView<'_>) -> String {
         ));
     }
     let described = if view.error.is_some() { "key-hint form-error" } else { "key-hint" };
+    // On the sandbox the Deny button above already answers for the whole page.
+    let key_buttons = if view.sandbox {
+        "<button class=\"primary\" type=\"submit\" name=\"decision\" value=\"allow\">Allow, with this key</button>"
+    } else {
+        "<button class=\"primary\" type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+         <button class=\"secondary\" type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>"
+    };
     body.push_str(&format!(
         "<form method=\"post\" action=\"/authorize\">{hidden}\
          <label for=\"api_key\">Your Clerk Chat API key</label>\
          <input type=\"password\" id=\"api_key\" name=\"api_key\" autocomplete=\"off\" spellcheck=\"false\" aria-describedby=\"{described}\">\
          <p class=\"hint\" id=\"key-hint\">Clerk Chat &gt; Settings &gt; API. It is checked with Clerk Chat, then kept encrypted on this server; \
          the app never sees it.</p>\
-         <div class=\"actions\"><button class=\"primary\" type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
-         <button class=\"secondary\" type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></div></form>"
+         <div class=\"actions\">{key_buttons}</div></form>"
     ));
     document("Connect to Clerk Chat", &body)
 }

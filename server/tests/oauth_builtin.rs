@@ -547,3 +547,78 @@ async fn a_token_without_the_scope_cannot_send_and_teams_see_only_their_own_cont
     a.cancel().await.unwrap();
     setup.test.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_id_metadata_document_identifies_the_client() {
+    let setup = setup().await;
+    // The app's metadata document, served where its client id points (loopback is allowed
+    // because this server itself is on loopback).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client_id = format!("http://{}/oauth/client.json", listener.local_addr().unwrap());
+    let liar_id = format!("http://{}/oauth/liar.json", listener.local_addr().unwrap());
+    let document = json!({"client_id": client_id, "client_name": "Metadata App", "redirect_uris": [CALLBACK]});
+    let lie = json!({"client_id": "https://someone-else.example/client.json", "client_name": "Liar", "redirect_uris": [CALLBACK]});
+    let app = axum::Router::new()
+        .route("/oauth/client.json", axum::routing::get(move || async move { axum::Json(document) }))
+        .route("/oauth/liar.json", axum::routing::get(move || async move { axum::Json(lie) }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
+    let resource = format!("{}/mcp", setup.base);
+    let challenge = challenge_of(verifier);
+    let page = setup.open_consent(&setup.authorize_url(&client_id, &setup.standard_request(&challenge, "contacts:read", &resource))).await;
+    assert!(page.body.contains("Metadata App"));
+    assert!(!page.body.contains("name given by the app itself"), "a metadata document is fetched from the client's own URL");
+    let code = query_value(&redirect_location(&setup.submit(&page, &[("decision", "sandbox")]).await), "code").unwrap();
+    let (status, tokens) = setup.exchange(&client_id, &code, verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(claims_of(&access(&tokens))["client_id"], client_id);
+
+    let response = setup
+        .browser
+        .get(setup.authorize_url(&liar_id, &setup.standard_request(&challenge, "contacts:read", &resource)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert!(response.text().await.unwrap().contains("names another client_id"));
+    setup.test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_registrations_get_rfc_7591_errors() {
+    let setup = setup().await;
+    let http = common::http();
+    let register =
+        |body: String| http.post(format!("{}/register", setup.base)).header("content-type", "application/json").body(body).send();
+    let response = register("{not json".to_owned()).await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_client_metadata");
+    let response = register(json!({"client_name": "No redirect"}).to_string()).await.unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"], "invalid_redirect_uri");
+    assert!(error["error_description"].as_str().unwrap().contains("redirect_uris is required"));
+    let response = register(json!({"redirect_uris": ["http://app.example.com/cb"]}).to_string()).await.unwrap();
+    let error: Value = response.json().await.unwrap();
+    assert!(error["error_description"].as_str().unwrap().contains("use https"), "{error}");
+    setup.test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_public_builtin_server_needs_an_https_public_url() {
+    let directory = tempfile::tempdir().unwrap();
+    let public = |public_url: Option<&str>| {
+        common::settings(directory.path(), |options| {
+            options.auth = Some(clerk_mcp::AuthMode::Builtin);
+            options.listen = Some("0.0.0.0:0".parse().unwrap());
+            options.public_url = public_url.map(str::to_owned);
+        })
+    };
+    let error = clerk_mcp::start_http(&public(None)).await.err().expect("refused").to_string();
+    assert!(error.contains("needs --public-url"), "{error}");
+    let error = clerk_mcp::start_http(&public(Some("http://mcp.example.com"))).await.err().expect("refused").to_string();
+    assert!(error.contains("must be served over https"), "{error}");
+    let error = clerk_mcp::start_http(&public(Some("https://example.com/clerk"))).await.err().expect("refused").to_string();
+    assert!(error.contains("root of its host"), "{error}");
+}
