@@ -154,6 +154,12 @@ fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     html(status, pages::error_page(title, message))
 }
 
+/// The sign-in pages' answer when the database fails: logged here, a plain sentence there.
+fn unavailable_page(error: sqlx::Error) -> Response {
+    tracing::error!("the authorization server's database failed: {error}");
+    error_page(StatusCode::SERVICE_UNAVAILABLE, "Cannot sign in", "The server cannot reach its database; try again shortly.")
+}
+
 /// Sends the browser back to the client with `code` or `error`, the `state` it sent, and `iss`
 /// (RFC 9207, so the client can tell which server answered).
 fn back_to_client(server: &AuthorizationServer, redirect_uri: &str, state: Option<&str>, outcome: &[(&str, &str)]) -> Response {
@@ -290,8 +296,7 @@ async fn authorize_page(State(server): State<Server>, RawQuery(query): RawQuery)
         expires_at: now() + CONSENT_PAGE_LIFETIME_SECONDS,
     };
     if let Err(error) = server.store.insert_pending(&pending).await {
-        tracing::error!("the authorization server's database failed: {error}");
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, "Cannot sign in", "The server cannot reach its database; try again shortly.");
+        return unavailable_page(error);
     }
     let mut response = consent(&server, &client, registered_here, &pending, StatusCode::OK, None);
     let secure = if server.config.issuer.starts_with("https://") { "; Secure" } else { "" };
@@ -375,14 +380,7 @@ async fn authorize_decision(State(server): State<Server>, headers: HeaderMap, bo
     let pending = match server.store.pending(get("request")).await {
         Ok(Some(pending)) => pending,
         Ok(None) => return expired(),
-        Err(error) => {
-            tracing::error!("the authorization server's database failed: {error}");
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Cannot sign in",
-                "The server cannot reach its database; try again shortly.",
-            );
-        }
+        Err(error) => return unavailable_page(error),
     };
     let cookie_token = cookie(&headers, &csrf_cookie_name(&pending.request_id)).unwrap_or_default();
     if !same_secret(get("csrf"), &pending.csrf_token) || !same_secret(cookie_token, &pending.csrf_token) {
@@ -397,46 +395,31 @@ async fn authorize_decision(State(server): State<Server>, headers: HeaderMap, bo
         Err(message) => return error_page(StatusCode::BAD_REQUEST, "Cannot sign in", &message),
     };
     let state = pending.state.as_deref();
+    let ask_again = |message: &str| consent(&server, &client, registered_here, &pending, StatusCode::BAD_REQUEST, Some(message));
     let api_key = match get("decision") {
         "deny" => {
             return match server.store.finish_pending(&pending.request_id).await {
                 Ok(_) => redirect_error(&server, &pending.redirect_uri, state, "access_denied", "the user denied the request"),
-                Err(error) => storage_failed(error),
+                Err(error) => unavailable_page(error),
             };
         }
         "sandbox" => match server.backend.sandbox_team_key() {
             Some(key) => key,
-            None => {
-                return consent(
-                    &server,
-                    &client,
-                    registered_here,
-                    &pending,
-                    StatusCode::BAD_REQUEST,
-                    Some("This server is not on the sandbox: paste a Clerk Chat API key."),
-                );
-            }
+            None => return ask_again("This server is not on the sandbox: paste a Clerk Chat API key."),
         },
         "allow" => get("api_key").trim().to_owned(),
-        _ => return consent(&server, &client, registered_here, &pending, StatusCode::BAD_REQUEST, Some("Choose Allow or Deny.")),
+        _ => return ask_again("Choose Allow or Deny."),
     };
     if api_key.is_empty() {
-        return consent(
-            &server,
-            &client,
-            registered_here,
-            &pending,
-            StatusCode::BAD_REQUEST,
-            Some("Paste your Clerk Chat API key, then choose Allow."),
-        );
+        return ask_again("Paste your Clerk Chat API key, then choose Allow.");
     }
     if let Err(message) = server.backend.check_api_key(&api_key).await {
-        return consent(&server, &client, registered_here, &pending, StatusCode::BAD_REQUEST, Some(&message));
+        return ask_again(&message);
     }
     match finish_sign_in(&server, &pending, &api_key).await {
         Ok(Some(code)) => back_to_client(&server, &pending.redirect_uri, state, &[("code", &code)]),
         Ok(None) => error_page(StatusCode::BAD_REQUEST, "Already answered", "This sign-in was already answered. Go back to your app."),
-        Err(error) => storage_failed(error),
+        Err(error) => unavailable_page(error),
     }
 }
 
