@@ -24,8 +24,6 @@ use std::time::Duration;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::JwkSet;
 
-pub use secrets::VaultKeySource;
-
 /// A boxed future, so that [`SignInBackend`] stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -104,7 +102,6 @@ pub struct AuthorizationServer {
     store: store::Store,
     signing_key: secrets::SigningKey,
     vault: secrets::KeyVault,
-    vault_key_source: VaultKeySource,
     backend: Arc<dyn SignInBackend>,
     metadata_documents: clients::MetadataDocuments,
     /// Grants revoked recently enough that access tokens of theirs may still be unexpired.
@@ -125,20 +122,11 @@ impl AuthorizationServer {
         let database = directory.join("oauth.db");
         let store = store::Store::open(&database).await.map_err(|source| OAuthError::Database { path: database.clone(), source })?;
         let signing_key = secrets::SigningKey::load_or_create(&directory.join("signing-key.p8"))?;
-        let (vault, vault_key_source) = secrets::KeyVault::open(config.vault_key.as_deref(), &directory.join("vault-key"))?;
+        let vault = secrets::KeyVault::open(config.vault_key.as_deref(), &directory.join("vault-key"))?;
         let recent = store::now() - config.access_token_lifetime.as_secs() as i64 - 60;
         let revoked_grants = RwLock::new(store.revoked_grants_since(recent).await?.into_iter().collect());
         let metadata_documents = clients::MetadataDocuments::new(is_local_url(&config.issuer));
-        Ok(Arc::new(AuthorizationServer {
-            config,
-            store,
-            signing_key,
-            vault,
-            vault_key_source,
-            backend,
-            metadata_documents,
-            revoked_grants,
-        }))
+        Ok(Arc::new(AuthorizationServer { config, store, signing_key, vault, backend, metadata_documents, revoked_grants }))
     }
 
     /// The authorization server's routes: metadata, JWKS, registration, authorization,
@@ -149,10 +137,6 @@ impl AuthorizationServer {
 
     pub fn issuer(&self) -> &str {
         &self.config.issuer
-    }
-
-    pub fn vault_key_source(&self) -> VaultKeySource {
-        self.vault_key_source
     }
 
     /// The key access tokens are checked with, and its id.

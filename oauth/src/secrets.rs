@@ -111,33 +111,19 @@ pub struct KeyVault {
     fingerprint: hmac::Key,
 }
 
-/// Where the 32-byte vault key came from, for the start-up message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VaultKeySource {
-    Configured,
-    DataDirectory,
-}
-
 impl KeyVault {
     /// `configured` is the base64 key from the operator's configuration; without it the key is
     /// generated once into `path`.
-    pub fn open(configured: Option<&str>, path: &Path) -> Result<(KeyVault, VaultKeySource), OAuthError> {
-        let (secret, source) = match configured {
+    pub fn open(configured: Option<&str>, path: &Path) -> Result<KeyVault, OAuthError> {
+        let secret = match configured {
             Some(text) => {
-                let bytes = STANDARD
-                    .decode(text.trim())
-                    .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim()))
-                    .map_err(|_| OAuthError::InvalidVaultKey)?;
-                (bytes, VaultKeySource::Configured)
+                STANDARD.decode(text.trim()).or_else(|_| URL_SAFE_NO_PAD.decode(text.trim())).map_err(|_| OAuthError::InvalidVaultKey)?
             }
-            None => {
-                let bytes = read_or_create(path, || {
-                    let mut bytes = vec![0u8; 32];
-                    SystemRandom::new().fill(&mut bytes).expect("the system random generator works");
-                    bytes
-                })?;
-                (bytes, VaultKeySource::DataDirectory)
-            }
+            None => read_or_create(path, || {
+                let mut bytes = vec![0u8; 32];
+                SystemRandom::new().fill(&mut bytes).expect("the system random generator works");
+                bytes
+            })?,
         };
         if secret.len() != 32 {
             return Err(OAuthError::InvalidVaultKey);
@@ -147,7 +133,7 @@ impl KeyVault {
         let aead_key = derive(b"clerk-mcp api-key sealing");
         let fingerprint_key = derive(b"clerk-mcp api-key fingerprint");
         let aead = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, aead_key.as_ref()).expect("a 32-byte key fits ChaCha20-Poly1305"));
-        Ok((KeyVault { aead, fingerprint: hmac::Key::new(hmac::HMAC_SHA256, fingerprint_key.as_ref()) }, source))
+        Ok(KeyVault { aead, fingerprint: hmac::Key::new(hmac::HMAC_SHA256, fingerprint_key.as_ref()) })
     }
 
     /// (nonce, ciphertext with tag). The account id is bound in as associated data, so a sealed
@@ -181,13 +167,12 @@ mod tests {
     #[test]
     fn a_sealed_key_opens_only_for_its_account_and_vault() {
         let directory = tempfile::tempdir().unwrap();
-        let (vault, source) = KeyVault::open(None, &directory.path().join("vault-key")).unwrap();
-        assert_eq!(source, VaultKeySource::DataDirectory);
+        let vault = KeyVault::open(None, &directory.path().join("vault-key")).unwrap();
         let (nonce, sealed) = vault.seal("account-1", "sk_live_secret");
         assert!(!sealed.windows(6).any(|window| window == b"sk_liv"), "the key is not stored in the clear");
         assert_eq!(vault.open_sealed("account-1", &nonce, &sealed).as_deref(), Some("sk_live_secret"));
         assert_eq!(vault.open_sealed("account-2", &nonce, &sealed), None);
-        let (other, _) = KeyVault::open(Some(&STANDARD.encode([7u8; 32])), Path::new("/nonexistent")).unwrap();
+        let other = KeyVault::open(Some(&STANDARD.encode([7u8; 32])), Path::new("/nonexistent")).unwrap();
         assert_eq!(other.open_sealed("account-1", &nonce, &sealed), None);
         #[cfg(unix)]
         {

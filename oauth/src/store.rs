@@ -302,6 +302,12 @@ impl Store {
     }
 
     pub async fn insert_refresh_token(&self, token_hash: &str, grant_id: &str, expires_at: i64) -> Result<(), sqlx::Error> {
+        // Expired tokens are cleared here rather than by a timer. Used ones stay until they
+        // expire, so that a stolen copy is still recognised as reuse. Codes stay a day past
+        // their expiry for the same reason.
+        let now = now();
+        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < ?").bind(now).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM authorization_codes WHERE expires_at < ?").bind(now - 24 * 3600).execute(&self.pool).await?;
         sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, expires_at) VALUES (?, ?, ?)")
             .bind(token_hash)
             .bind(grant_id)
