@@ -3,7 +3,8 @@
 # Inspector CLI (HTTP and stdio) and the official conformance suite for spec versions
 # 2025-11-25 and 2026-07-28 (the active suite, plus the 2026-07-28 HTTP scenarios), all with
 # --auth none; then the built-in OAuth sign-in with the TypeScript SDK's OAuth client and a real
-# headless Chromium (screenshot kept in target/artifacts). Installs Node 22 (from npm), the
+# headless Chromium (screenshot kept in target/artifacts), and the conformance suite's
+# authorization-server scenarios. Installs Node 22 (from npm), the
 # Python SDK (from PyPI) and, when it may, Chromium (from Debian) itself.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -2,10 +2,13 @@
 // official TypeScript SDK's OAuth client provider discovers the server, registers and sends the
 // user to the consent page, which a real headless Chromium (Debian's, driven by playwright-core)
 // reads and clicks through. Then the SDK exchanges the code, calls tools, and refreshes. A second
-// sign-in is denied in the browser and must come back as access_denied.
+// sign-in is denied in the browser and must come back as access_denied. Last, the official
+// conformance suite's authorization-server scenarios run against the server, with the browser
+// answering the consent page they open.
 // Usage: node oauth-browser.mjs <mcp url> <artifact dir>
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -120,6 +123,35 @@ const denied = await nextCallback(2);
 assert.equal(denied.get("error"), "access_denied");
 assert.equal(denied.get("state"), denying.stateValue);
 checks += 2;
+
+// 4. The conformance suite's authorization-server scenarios (metadata, authorization code
+//    grant), with a client registered for the callback port the suite listens on.
+const issuer = new URL(mcpUrl).origin;
+const port = await new Promise((resolve) => {
+  const probe = createServer().listen(0, "127.0.0.1", () => { const { port } = probe.address(); probe.close(() => resolve(port)); });
+});
+const registration = await fetch(`${issuer}/register`, {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ client_name: "MCP conformance suite", redirect_uris: [`http://127.0.0.1:${port}/callback`] }),
+}).then((response) => response.json());
+const suite = spawn("conformance", ["authorization", "--url", issuer, "--client-id", registration.client_id, "--resource", mcpUrl, "--port", String(port), "-o", join(artifacts, "conformance-authorization")], { stdio: ["ignore", "pipe", "inherit"] });
+let suiteOutput = "";
+let clicked = false;
+suite.stdout.on("data", async (chunk) => {
+  suiteOutput += chunk;
+  const line = suiteOutput.split("\n").find((candidate) => candidate.startsWith(`${issuer}/authorize?`));
+  if (line && !clicked) {
+    clicked = true;
+    await page.goto(line.trim());
+    await page.getByRole("button", { name: "Allow, with the sandbox demo team" }).click();
+  }
+});
+const suiteExit = await new Promise((resolve) => suite.on("close", resolve));
+process.stdout.write(suiteOutput);
+assert.ok(clicked, "the conformance suite asked for a sign-in");
+assert.equal(suiteExit, 0, "the authorization-server conformance scenarios pass");
+checks += 1;
 
 await browser.close();
 callbackServer.close();
