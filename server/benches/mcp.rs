@@ -1,6 +1,7 @@
 //! Benchmark of the MCP server binary: tools/call throughput and latency over streamable HTTP,
 //! the same operations called directly with the SDK (the difference is what the MCP layer
-//! adds), memory when idle and with 1,000 open sessions, and time from start to ready.
+//! adds), memory when idle and with 1,000 open sessions, time from start to ready, and what
+//! checking an OAuth access token (`--auth builtin`) adds to each call against `--auth none`.
 //! Run with `cargo bench -p clerk-mcp --bench mcp`; it starts the release binary itself.
 
 use std::process::{Command, Stdio};
@@ -29,11 +30,11 @@ impl Drop for Server {
 }
 
 /// Starts the server and measures how long until `/healthz` answers.
-fn start_server(data_dir: &std::path::Path) -> (Server, Duration) {
+fn start_server(data_dir: &std::path::Path, auth: &str) -> (Server, Duration) {
     use std::io::BufRead;
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_clerk-mcp"))
-        .args(["--auth", "none", "--listen", "127.0.0.1:0", "--sandbox-rate-limit", "0", "--data-dir"])
+        .args(["--auth", auth, "--listen", "127.0.0.1:0", "--sandbox-rate-limit", "0", "--data-dir"])
         .arg(data_dir)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -85,14 +86,15 @@ struct Session {
     sender: SendRequest<Full<Bytes>>,
     id: String,
     next: u64,
+    bearer: Option<Arc<str>>,
 }
 
-async fn open_session(address: std::net::SocketAddr) -> Session {
+async fn open_session(address: std::net::SocketAddr, bearer: Option<Arc<str>>) -> Session {
     let stream = tokio::net::TcpStream::connect(address).await.unwrap();
     stream.set_nodelay(true).unwrap();
     let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
     tokio::spawn(connection);
-    let mut session = Session { sender, id: String::new(), next: 1 };
+    let mut session = Session { sender, id: String::new(), next: 1, bearer };
     let initialize = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}});
     let (headers, _) = session.post(&initialize).await;
     session.id = headers.get("mcp-session-id").unwrap().to_str().unwrap().to_owned();
@@ -108,6 +110,9 @@ impl Session {
             .header("content-type", "application/json");
         if !self.id.is_empty() {
             request = request.header("mcp-session-id", &self.id).header("mcp-protocol-version", "2025-11-25");
+        }
+        if let Some(bearer) = &self.bearer {
+            request = request.header("authorization", format!("Bearer {bearer}"));
         }
         let request = request.body(Full::new(Bytes::from(message.to_string()))).unwrap();
         self.sender.ready().await.unwrap();
@@ -191,7 +196,7 @@ async fn measure(server: &Arc<ServerInfo>, operation: Operation, paths: Vec<Path
 async fn measure_mcp(server: &Arc<ServerInfo>, operation: Operation, concurrency: usize) -> Measured {
     let mut paths = Vec::new();
     for _ in 0..concurrency {
-        let mut session = open_session(server.address).await;
+        let mut session = open_session(server.address, server.bearer.clone()).await;
         for _ in 0..3 {
             run_mcp(&mut session, server, operation).await;
         }
@@ -238,11 +243,83 @@ struct ServerInfo {
     address: std::net::SocketAddr,
     sender: String,
     sdk: clerk_chat::Client,
+    /// The access token MCP calls carry, when the server signs callers in.
+    bearer: Option<Arc<str>>,
+}
+
+/// A fixed read dataset: 1,000 messages, written before any read is measured.
+async fn seed_messages(server: &ServerInfo) {
+    let mut session = open_session(server.address, server.bearer.clone()).await;
+    for _ in 0..1000 {
+        run_mcp(&mut session, server, Operation::SendMessage).await;
+    }
+}
+
+/// Signs in to a `--auth builtin` server as a browser would (register, consent page, one click
+/// on the sandbox team, code for token) and returns the access token.
+async fn sign_in(address: std::net::SocketAddr) -> Arc<str> {
+    use base64::Engine;
+    use sha2::Digest;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let base = format!("http://{address}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let redirect = "http://127.0.0.1:9/callback";
+    let registration: serde_json::Value = http
+        .post(format!("{base}/register"))
+        .json(&serde_json::json!({"redirect_uris": [redirect]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_id = registration["client_id"].as_str().unwrap().to_owned();
+    let verifier = "benchmark-verifier-0123456789-0123456789-0123456789";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
+    let query = [
+        ("response_type", "code"),
+        ("client_id", &client_id),
+        ("redirect_uri", redirect),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    let page = http.get(format!("{base}/authorize")).query(&query).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let body = page.text().await.unwrap();
+    let field = |name: &str| {
+        let marker = format!("name=\"{name}\" value=\"");
+        body[body.find(&marker).unwrap() + marker.len()..].split('"').next().unwrap().to_owned()
+    };
+    let answer = http
+        .post(format!("{base}/authorize"))
+        .header("cookie", cookie)
+        .form(&[("request", field("request")), ("csrf", field("csrf")), ("decision", "sandbox".to_owned())])
+        .send()
+        .await
+        .unwrap();
+    let location = reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location.query_pairs().find(|(name, _)| name == "code").unwrap().1.into_owned();
+    let tokens: serde_json::Value = http
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client_id),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"].as_str().unwrap().into()
 }
 
 fn main() {
     let directory = tempfile::tempdir().unwrap();
-    let (server, ready) = start_server(directory.path());
+    let (server, ready) = start_server(directory.path(), "none");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(300));
@@ -251,11 +328,12 @@ fn main() {
         address: server.address,
         sender: server.sender.clone(),
         sdk: clerk_chat::Client::with_api_key(&server.sandbox_url, &clerk_chat::ApiKey::new(server.api_key.trim()).unwrap()).unwrap(),
+        bearer: None,
     });
     let sessions_rss = runtime.block_on(async {
         let mut sessions = Vec::new();
         for _ in 0..1000 {
-            sessions.push(open_session(info.address).await);
+            sessions.push(open_session(info.address, None).await);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
         let rss = rss_mib(pid);
@@ -264,10 +342,7 @@ fn main() {
     });
     // A fixed read dataset: 1,000 messages, written before any read is measured.
     runtime.block_on(async {
-        let mut session = open_session(info.address).await;
-        for _ in 0..1000 {
-            run_mcp(&mut session, &info, Operation::SendMessage).await;
-        }
+        seed_messages(&info).await;
     });
     println!(
         "clerk-mcp benchmark, {} s per row, server (with its embedded sandbox) and client on this machine's {} cores",
@@ -298,6 +373,45 @@ fn main() {
                 ms(sdk.p50),
                 ms(sdk.p99),
                 ms(mcp.p50) - ms(sdk.p50),
+            );
+        }
+    }
+    // The same calls on two fresh servers with the same 1,000 messages, one of which signs
+    // callers in: each request's access token is checked (ES256 signature, claims, revocation)
+    // and the account's upstream client looked up.
+    let fresh = |auth: &str| {
+        let directory = tempfile::tempdir().unwrap();
+        let (server, _) = start_server(directory.path(), auth);
+        let bearer = (auth == "builtin").then(|| runtime.block_on(sign_in(server.address)));
+        let sdk = clerk_chat::Client::with_api_key(&server.sandbox_url, &clerk_chat::ApiKey::new(server.api_key.trim()).unwrap()).unwrap();
+        let info = Arc::new(ServerInfo { address: server.address, sender: server.sender.clone(), sdk, bearer });
+        runtime.block_on(seed_messages(&info));
+        (directory, server, info)
+    };
+    let (_plain_directory, _plain_server, plain_info) = fresh("none");
+    let (_oauth_directory, _oauth_server, oauth_info) = fresh("builtin");
+    println!();
+    println!(
+        "{:<14} {:>5} {:>16} {:>9} {:>16} {:>9} {:>13}",
+        "operation", "conc.", "auth none /s", "p50", "auth builtin /s", "p50", "OAuth adds p50"
+    );
+    for operation in [Operation::GetMessages, Operation::SendMessage] {
+        for concurrency in [1, 16] {
+            let plain = runtime.block_on(measure_mcp(&plain_info, operation, concurrency));
+            let signed_in = runtime.block_on(measure_mcp(&oauth_info, operation, concurrency));
+            let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
+            println!(
+                "{:<14} {:>5} {:>16.0} {:>9.2} {:>16.0} {:>9.2} {:>10.2} ms",
+                match operation {
+                    Operation::GetMessages => "get_messages",
+                    Operation::SendMessage => "send_message",
+                },
+                concurrency,
+                plain.per_second,
+                ms(plain.p50),
+                signed_in.per_second,
+                ms(signed_in.p50),
+                ms(signed_in.p50) - ms(plain.p50),
             );
         }
     }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -16,6 +16,7 @@ use clerk_oauth::AuthorizationServer;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 /// Who is calling, as the access token says. With the built-in authorization server the
 /// subject is the signed-in Clerk Chat account.
@@ -48,6 +49,8 @@ pub struct ResourceServer {
     pub metadata_url: String,
     issuer: String,
     keys: Keys,
+    /// Tokens already checked, by SHA-256.
+    verified: RwLock<HashMap<[u8; 32], VerifiedToken>>,
     /// Every tool's scope, by tool name.
     tool_scopes: HashMap<String, String>,
 }
@@ -57,6 +60,16 @@ pub struct ResourceServer {
 const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECONDS: u64 = 30;
+/// Verified tokens remembered at most; the memory is forgotten at once when full.
+const MAX_VERIFIED_TOKENS: usize = 10_000;
+
+struct VerifiedToken {
+    principal: Principal,
+    /// `exp`, in seconds since the epoch.
+    expires_at: u64,
+    /// The built-in issuer's sign-in (`sid`), checked for revocation on every use.
+    grant: Option<String>,
+}
 
 /// `https://Host:443/` -> `https://host`: lowercase scheme and host, no default port, no
 /// trailing slash, as the MCP spec's canonical server URI.
@@ -111,6 +124,7 @@ impl ResourceServer {
             metadata_url: format!("{base}/.well-known/oauth-protected-resource/mcp"),
             issuer,
             keys,
+            verified: RwLock::new(HashMap::new()),
             tool_scopes,
         })
     }
@@ -132,6 +146,10 @@ impl ResourceServer {
     }
 
     async fn validate(&self, token: &str) -> Result<Principal, String> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(principal) = self.verified_before(&digest)? {
+            return Ok(principal);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|error| format!("malformed token: {error}"))?;
         // Only asymmetric signatures: `none` and HMAC (which a public key could forge) are refused.
         if !matches!(
@@ -162,14 +180,44 @@ impl ResourceServer {
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|error| format!("invalid token: {error}"))?;
         let claims = data.claims;
-        if let Keys::BuiltIn(authorization_server) = &self.keys {
-            let grant = claims.get("sid").and_then(Value::as_str).ok_or("the token names no sign-in (sid)")?;
-            if authorization_server.is_grant_revoked(grant) {
-                return Err("the token's sign-in was revoked".to_owned());
-            }
-        }
+        let grant = match &self.keys {
+            Keys::BuiltIn(_) => Some(claims.get("sid").and_then(Value::as_str).ok_or("the token names no sign-in (sid)")?.to_owned()),
+            Keys::Remote { .. } => None,
+        };
+        self.check_not_revoked(grant.as_deref())?;
         let scopes = claims.get("scope").and_then(Value::as_str).unwrap_or_default().split_whitespace().map(str::to_owned).collect();
-        Ok(Principal { subject: claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned(), scopes })
+        let principal = Principal { subject: claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned(), scopes };
+        let expires_at = claims.get("exp").and_then(Value::as_u64).unwrap_or_default();
+        let mut verified = self.verified.write().expect("the verified-token lock is never poisoned");
+        if verified.len() >= MAX_VERIFIED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(digest, VerifiedToken { principal: principal.clone(), expires_at, grant });
+        Ok(principal)
+    }
+
+    /// A token checked before, while it is unexpired and its sign-in not revoked: the
+    /// signature check is the costliest part of an authenticated call, and its result cannot
+    /// change for the same token.
+    fn verified_before(&self, digest: &[u8; 32]) -> Result<Option<Principal>, String> {
+        let verified = self.verified.read().expect("the verified-token lock is never poisoned");
+        let Some(token) = verified.get(digest) else { return Ok(None) };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or_default();
+        if now > token.expires_at + LEEWAY_SECONDS {
+            // Checked again in full, which says why it fails.
+            return Ok(None);
+        }
+        self.check_not_revoked(token.grant.as_deref())?;
+        Ok(Some(token.principal.clone()))
+    }
+
+    fn check_not_revoked(&self, grant: Option<&str>) -> Result<(), String> {
+        match (&self.keys, grant) {
+            (Keys::BuiltIn(authorization_server), Some(grant)) if authorization_server.is_grant_revoked(grant) => {
+                Err("the token's sign-in was revoked".to_owned())
+            }
+            _ => Ok(()),
+        }
     }
 
     fn key(&self, kid: &str) -> Option<DecodingKey> {
