@@ -75,5 +75,10 @@ for _ in $(seq 100); do grep -q "^Data directory" "$work/server-oauth.log" 2>/de
 oauth_url=$(sed -n 's/^Clerk Chat MCP server on //p' "$work/server-oauth.log")
 [ -n "$oauth_url" ] || { cat "$work/server-oauth.log" "$work/server-oauth.err"; echo "the OAuth server did not start" >&2; exit 1; }
 (cd "$clients" && node oauth-browser.mjs "$oauth_url" "$root/target/artifacts")
+# The sandbox team's key went through the sign-in page; it must not appear in any log.
+if grep -qF "$(cat "$work/data-oauth/sandbox/api-key")" "$work/server-oauth.log" "$work/server-oauth.err"; then
+  echo "the server logged an API key" >&2
+  exit 1
+fi
 
 echo "-- all client tests passed"

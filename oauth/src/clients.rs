@@ -161,6 +161,8 @@ pub struct MetadataDocuments {
 
 impl MetadataDocuments {
     pub fn new(allow_local_addresses: bool) -> MetadataDocuments {
+        // reqwest is built without a default TLS provider (to avoid compiling a second one).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())

@@ -1,0 +1,175 @@
+//! The authorization server on its own, through its HTTP endpoints on loopback: codes and
+//! refresh tokens stop working when they expire, and everything a client holds survives a
+//! restart on the same directory (database, signing key, vault key).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use clerk_oauth::{AuthorizationServer, AuthorizationServerConfig, BoxFuture, ScopeDescription, SignInBackend};
+use serde_json::{Value, json};
+use sha2::Digest;
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+const VERIFIER: &str = "a-verifier-of-at-least-forty-three-characters-0123456789";
+const GOOD_KEY: &str = "team-key-for-tests";
+
+/// Accepts one key, the way the server's backend asks Clerk Chat.
+struct OneKey;
+
+impl SignInBackend for OneKey {
+    fn check_api_key<'a>(&'a self, api_key: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move { if api_key == GOOD_KEY { Ok(()) } else { Err("Clerk Chat refused this API key.".to_owned()) } })
+    }
+
+    fn sandbox_team_key(&self) -> Option<String> {
+        None
+    }
+}
+
+struct Running {
+    server: Arc<AuthorizationServer>,
+    base: String,
+    http: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Serves an authorization server from `directory` on a fresh loopback port. The issuer is
+/// fixed so that tokens stay valid across the restart.
+async fn serve(directory: &std::path::Path, listener: tokio::net::TcpListener, lifetimes: (u64, u64)) -> Running {
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let scopes = vec![ScopeDescription { name: "contacts:read".into(), description: "Search contacts".into() }];
+    let mut config =
+        AuthorizationServerConfig::new("http://issuer.test".into(), "http://issuer.test/mcp".into(), scopes, directory.to_owned());
+    config.code_lifetime = Duration::from_secs(lifetimes.0);
+    config.refresh_token_lifetime = Duration::from_secs(lifetimes.1);
+    let server = AuthorizationServer::open(config, Arc::new(OneKey)).await.unwrap();
+    let router = server.router();
+    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Running { server, base, http, task }
+}
+
+async fn listener() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+impl Running {
+    /// Registers a client and signs in with the good key; returns the client id and the code.
+    async fn code(&self) -> (String, String) {
+        let registration: Value = self
+            .http
+            .post(format!("{}/register", self.base))
+            .json(&json!({"redirect_uris": [REDIRECT]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let client_id = registration["client_id"].as_str().unwrap().to_owned();
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(VERIFIER));
+        let page = self
+            .http
+            .get(format!("{}/authorize", self.base))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", &client_id),
+                ("redirect_uri", REDIRECT),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let body = page.text().await.unwrap();
+        assert!(!body.contains("Sandbox"), "no sandbox banner off the sandbox");
+        let field = |name: &str| {
+            let marker = format!("name=\"{name}\" value=\"");
+            body[body.find(&marker).unwrap() + marker.len()..].split('"').next().unwrap().to_owned()
+        };
+        let answer = self
+            .http
+            .post(format!("{}/authorize", self.base))
+            .header("cookie", cookie)
+            .form(&[("request", field("request")), ("csrf", field("csrf")), ("decision", "allow".into()), ("api_key", GOOD_KEY.into())])
+            .send()
+            .await
+            .unwrap();
+        let location = reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        let code = location.query_pairs().find(|(name, _)| name == "code").unwrap().1.into_owned();
+        (client_id, code)
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = self.http.post(format!("{}/token", self.base)).form(form).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    async fn exchange(&self, client_id: &str, code: &str) -> (u16, Value) {
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .await
+    }
+
+    async fn refresh(&self, client_id: &str, refresh_token: &str) -> (u16, Value) {
+        self.token(&[("grant_type", "refresh_token"), ("client_id", client_id), ("refresh_token", refresh_token)]).await
+    }
+
+    async fn stop(self) {
+        self.task.abort();
+        self.server.close().await;
+    }
+}
+
+#[tokio::test]
+async fn codes_and_refresh_tokens_expire() {
+    let directory = tempfile::tempdir().unwrap();
+    let running = serve(directory.path(), listener().await, (0, 0)).await;
+    let (client_id, code) = running.code().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, error) = running.exchange(&client_id, &code).await;
+    assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")), "{error}");
+    assert!(error["error_description"].as_str().unwrap().contains("expired"), "{error}");
+
+    let (client_id, code) = running.code().await;
+    let (status, tokens) = running.exchange(&client_id, &code).await;
+    assert_eq!(status, 200, "a code used at once works: {tokens}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, error) = running.refresh(&client_id, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!((status, error["error"].as_str()), (400, Some("invalid_grant")), "{error}");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn sign_ins_keys_and_tokens_survive_a_restart() {
+    let directory = tempfile::tempdir().unwrap();
+    let running = serve(directory.path(), listener().await, (60, 3600)).await;
+    let (client_id, code) = running.code().await;
+    let (status, tokens) = running.exchange(&client_id, &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let jwks_before: Value = running.http.get(format!("{}/jwks.json", running.base)).send().await.unwrap().json().await.unwrap();
+    let account = {
+        let payload = tokens["access_token"].as_str().unwrap().split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        claims["sub"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(running.server.upstream_api_key(&account).await.unwrap().as_deref(), Some(GOOD_KEY));
+    running.stop().await;
+
+    let restarted = serve(directory.path(), listener().await, (60, 3600)).await;
+    let jwks_after: Value = restarted.http.get(format!("{}/jwks.json", restarted.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(jwks_before, jwks_after, "the signing key is persisted");
+    assert_eq!(restarted.server.upstream_api_key(&account).await.unwrap().as_deref(), Some(GOOD_KEY), "the sealed key opens");
+    let (status, refreshed) = restarted.refresh(&client_id, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "the refresh token survives the restart: {refreshed}");
+    let database = std::fs::read(directory.path().join("oauth.db")).unwrap();
+    assert!(!database.windows(GOOD_KEY.len()).any(|window| window == GOOD_KEY.as_bytes()), "the API key is not stored in the clear");
+    restarted.stop().await;
+}
