@@ -194,7 +194,10 @@ impl MetadataDocuments {
         let document = self.fetch(&url).await?;
         let document_id = document.get("client_id").and_then(Value::as_str);
         if document_id != Some(client_id) {
-            return Err(format!("the metadata document at `{client_id}` names another client_id ({document_id:?}); they must be equal"));
+            return Err(format!(
+                "the metadata document at {client_id} names another client_id ({}); they must be equal",
+                document_id.unwrap_or("none")
+            ));
         }
         if let Some(method) = document.get("token_endpoint_auth_method").and_then(Value::as_str)
             && method != "none"
@@ -216,7 +219,7 @@ impl MetadataDocuments {
     }
 
     async fn fetch(&self, url: &Url) -> Result<Value, String> {
-        let failed = |reason: String| format!("cannot read the client's metadata document at {url}: {reason}");
+        let failed = |reason: String| format!("its metadata document at {url} cannot be read: {reason}");
         let mut response =
             self.http.get(url.clone()).header("accept", "application/json").send().await.map_err(|error| failed(error.to_string()))?;
         if !response.status().is_success() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,6 +23,8 @@ use crate::secrets::{pkce_matches, random_token, token_hash};
 use crate::store::{ClientRecord, CodeRedemption, Grant, PendingRequest, RefreshRedemption, now};
 
 type Server = Arc<AuthorizationServer>;
+
+const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// How long the consent page stays usable.
 const CONSENT_PAGE_LIFETIME_SECONDS: i64 = 600;
@@ -42,7 +44,12 @@ pub fn router(server: Server) -> Router {
         .route("/token", post(token))
         .route("/revoke", post(revoke))
         .layer(cors);
-    Router::new().route("/authorize", get(authorize_page).post(authorize_decision)).merge(api).with_state(server)
+    // Every request here is a small form or JSON document.
+    Router::new()
+        .route("/authorize", get(authorize_page).post(authorize_decision))
+        .merge(api)
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(server)
 }
 
 async fn metadata(State(server): State<Server>) -> Response {
@@ -80,6 +87,16 @@ impl Parameters {
     fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str).filter(|value| !value.is_empty())
     }
+}
+
+/// The body of a token or revocation request, which RFC 6749 and RFC 7009 send as a form.
+fn form_body(headers: &HeaderMap, body: &[u8]) -> Result<Parameters, String> {
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("application/x-www-form-urlencoded");
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(format!("send the parameters as application/x-www-form-urlencoded, not {content_type}"));
+    }
+    parameters(body)
 }
 
 /// A parameter given twice is an error (RFC 6749 3.1).
@@ -122,7 +139,12 @@ async fn register(State(server): State<Server>, body: Bytes) -> Response {
 /// The client a `client_id` names: registered here, or described by its metadata document.
 async fn find_client(server: &AuthorizationServer, client_id: &str) -> Result<(ClientRecord, bool), String> {
     if is_metadata_document_id(client_id) {
-        return server.metadata_documents.client(client_id).await.map(|client| (client, false));
+        return server
+            .metadata_documents
+            .client(client_id)
+            .await
+            .map(|client| (client, false))
+            .map_err(|problem| format!("This app's client ID cannot be used: {problem}."));
     }
     match server.store.client(client_id).await {
         Ok(Some(client)) => Ok((client, true)),
@@ -256,8 +278,9 @@ async fn authorize_page(State(server): State<Server>, RawQuery(query): RawQuery)
                 ),
             );
         }
-        None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
-        None => return error_page(StatusCode::BAD_REQUEST, "Cannot sign in", "The app sent no redirect_uri and has several registered."),
+        // Required even with one registered URI, so that the token request always has one to
+        // repeat (RFC 6749 4.1.3) and no code is redeemed without it.
+        None => return error_page(StatusCode::BAD_REQUEST, "Cannot sign in", "The app sent no redirect_uri. Ask it to connect again."),
     };
     let state = get("state");
     let fail = |error: &str, description: &str| redirect_error(&server, &redirect_uri, state, error, description);
@@ -464,7 +487,7 @@ fn requesting_client(params: &Parameters, headers: &HeaderMap) -> Option<String>
 }
 
 async fn token(State(server): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
-    let params = match parameters(&body) {
+    let params = match form_body(&headers, &body) {
         Ok(params) => params,
         Err(problem) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &problem),
     };
@@ -620,8 +643,8 @@ async fn issue_tokens(server: &AuthorizationServer, grant: &Grant, scope: &str) 
 
 /// RFC 7009. Revoking either kind of token ends the whole sign-in it belongs to. Unknown
 /// tokens get the same 200, so the answer tells nothing.
-async fn revoke(State(server): State<Server>, body: Bytes) -> Response {
-    let params = match parameters(&body) {
+async fn revoke(State(server): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = match form_body(&headers, &body) {
         Ok(params) => params,
         Err(problem) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &problem),
     };
