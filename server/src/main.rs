@@ -40,6 +40,9 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     match settings.auth {
         AuthMode::Builtin => {
             println!("Sign-in: built-in OAuth; each user connects in the browser (in Claude Code: /mcp)");
+            if settings.api_key.is_some() {
+                println!("CLERK_API_KEY is not used: with --auth builtin every call goes out with its user's own key");
+            }
             if settings.vault_key.is_none() {
                 println!(
                     "Stored API keys are sealed with {} (set CLERK_MCP_VAULT_KEY to keep that key elsewhere)",
