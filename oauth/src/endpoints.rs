@@ -228,11 +228,15 @@ fn resource_is_ours(server: &AuthorizationServer, resource: &str) -> bool {
 /// `scope` as asked for: every scope must be known; none asked means all of them.
 fn requested_scopes(server: &AuthorizationServer, scope: Option<&str>) -> Result<Vec<String>, String> {
     let asked: Vec<&str> = scope.map(|scope| scope.split_whitespace().collect()).unwrap_or_default();
-    if asked.is_empty() {
+    if asked.iter().all(|scope| *scope == "offline_access") {
         return Ok(server.config.scopes.iter().map(|scope| scope.name.clone()).collect());
     }
     let mut scopes = Vec::new();
     for scope in asked {
+        // OIDC's way to ask for a refresh token (SEP-2207); every grant here gets one anyway.
+        if scope == "offline_access" {
+            continue;
+        }
         if server.scope_description(scope).is_none() {
             let known: Vec<&str> = server.config.scopes.iter().map(|scope| scope.name.as_str()).collect();
             return Err(format!("unknown scope {scope}; this server knows {}", known.join(", ")));

@@ -316,6 +316,11 @@ async fn authorization_requests_without_s256_pkce_or_with_a_foreign_redirect_are
     let location = redirect_location(&setup.browser.get(setup.authorize_url(&client_id, &other)).send().await.unwrap());
     assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_target"));
 
+    // offline_access (OIDC's request for a refresh token) is accepted and not granted as a scope.
+    let offline = setup.standard_request(&challenge, "contacts:read offline_access", &resource);
+    let page = setup.open_consent(&setup.authorize_url(&client_id, &offline)).await;
+    assert!(page.body.contains("contacts:read") && !page.body.contains("offline_access"));
+
     // An unknown scope is refused by name.
     let unknown = setup.standard_request(&challenge, "contacts:read admin:everything", &resource);
     let location = redirect_location(&setup.browser.get(setup.authorize_url(&client_id, &unknown)).send().await.unwrap());
