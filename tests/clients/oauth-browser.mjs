@@ -1,7 +1,7 @@
 // Signs in to a running clerk-mcp (built-in OAuth, on the sandbox) the way a user does: the
 // official TypeScript SDK's OAuth client provider discovers the server, registers and sends the
 // user to the consent page, which a real headless Chromium (Debian's, driven by playwright-core)
-// reads and clicks through. Then the SDK exchanges the code, calls tools, and refreshes. A second
+// reads, checks with axe-core (WCAG 2.1 AA rules) and clicks through. Then the SDK exchanges the code, calls tools, and refreshes. A second
 // sign-in is denied in the browser and must come back as access_denied. Last, the official
 // conformance suite's authorization-server scenarios run against the server, with the browser
 // answering the consent page they open.
@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -73,7 +74,9 @@ async function nextCallback(count) {
 // 1. Allow, with the sandbox team, on a phone-sized screen.
 const provider = new MemoryProvider("TypeScript SDK in Chromium");
 const transport = await startSignIn(provider);
-const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+// bypassCSP lets axe-core's script into the page, whose policy allows no script at all.
+const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, bypassCSP: true });
+const page = await context.newPage();
 await page.goto(provider.authorizationUrl.href);
 assert.equal(await page.title(), "Connect to Clerk Chat");
 const text = await page.locator("main").innerText();
@@ -84,6 +87,12 @@ assert.match(text, /Send an SMS or MMS/, "the page lists what the scopes allow")
 await page.getByLabel("Your Clerk Chat API key").waitFor();
 checks += 5;
 await page.screenshot({ path: join(artifacts, "oauth-consent.png"), fullPage: true });
+await page.addScriptTag({ path: createRequire(import.meta.url).resolve("axe-core/axe.min.js") });
+const audit = await page.evaluate(() => globalThis.axe.run({ runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+const violations = audit.violations.map((violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(" ")).join(", ")})`);
+assert.deepEqual(violations, [], "the consent page passes axe-core's WCAG 2.1 AA rules");
+assert.ok(audit.passes.length > 10, "axe-core ran its rules");
+checks += 1;
 await page.getByRole("button", { name: "Allow, with the sandbox demo team" }).click();
 const allowed = await nextCallback(1);
 assert.equal(allowed.get("state"), provider.stateValue, "state round-trips");
