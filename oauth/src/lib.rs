@@ -125,7 +125,7 @@ impl AuthorizationServer {
         let vault = secrets::KeyVault::open(config.vault_key.as_deref(), &directory.join("vault-key"))?;
         let recent = store::now() - config.access_token_lifetime.as_secs() as i64 - 60;
         let revoked_grants = RwLock::new(store.revoked_grants_since(recent).await?.into_iter().collect());
-        let metadata_documents = clients::MetadataDocuments::new(is_local_url(&config.issuer));
+        let metadata_documents = clients::MetadataDocuments::new(is_loopback_url(&config.issuer));
         Ok(Arc::new(AuthorizationServer { config, store, signing_key, vault, backend, metadata_documents, revoked_grants }))
     }
 
@@ -181,8 +181,9 @@ impl AuthorizationServer {
     }
 }
 
-/// Loopback servers are for development on one machine: only they may fetch client metadata
-/// documents from loopback or private addresses.
-fn is_local_url(url: &str) -> bool {
+/// True for a URL on this machine (localhost, 127.0.0.0/8, ::1). Loopback servers are for
+/// development on one machine: only they may use http, and fetch client metadata documents
+/// from loopback or private addresses.
+pub fn is_loopback_url(url: &str) -> bool {
     url::Url::parse(url).ok().is_some_and(|url| clients::is_loopback_host(&url))
 }

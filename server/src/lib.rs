@@ -133,13 +133,7 @@ fn check_public_url(settings: &Settings) -> Result<(), StartError> {
     };
     let invalid = |reason| StartError::PublicUrl(public_url.clone(), reason);
     let parsed = reqwest::Url::parse(public_url).map_err(|_| invalid("not a URL; write it like https://mcp.example.com"))?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(address)) => address.is_loopback(),
-        Some(url::Host::Ipv6(address)) => address.is_loopback(),
-        None => false,
-    };
-    if parsed.scheme() != "https" && !loopback {
+    if parsed.scheme() != "https" && !clerk_oauth::is_loopback_url(public_url) {
         return Err(invalid("an authorization server must be served over https (http is allowed on loopback only)"));
     }
     if !parsed.path().trim_end_matches('/').is_empty() {
