@@ -39,6 +39,12 @@ pub enum ToolError {
         "Clerk Chat's answer did not match its API description: {message}. Retrying will not help; report this to the server's operator"
     )]
     UnexpectedAnswer { message: String },
+    /// The arguments passed the tool's schema, yet the SDK refused to build the request from
+    /// them: the schema and the SDK's types disagree, which is the server's bug, not the caller's.
+    #[error(
+        "the arguments passed the tool's schema, but the request could not be built from them: {message}. Retrying will not help; report this to the server's operator"
+    )]
+    RequestNotBuilt { message: String },
     #[error("{0}")]
     Host(#[from] HostError),
     #[error("the call was cancelled before it finished")]

@@ -307,7 +307,7 @@ async fn upstream_error<E: Serialize + std::fmt::Debug>(error: SdkError<E>) -> T
             };
             ToolError::Unreachable { message: what, may_have_happened }
         }
-        SdkError::InvalidRequest(message) => ToolError::invalid_argument("request", "", format!("cannot be built: {message}"), None),
+        SdkError::InvalidRequest(message) => ToolError::RequestNotBuilt { message },
         SdkError::InvalidResponsePayload(_, error) => ToolError::UnexpectedAnswer { message: error.to_string() },
         SdkError::ResponseBodyError(error) => {
             ToolError::Unreachable { message: format!("the answer was cut off ({})", without_url(&error)), may_have_happened: true }
