@@ -4,7 +4,7 @@
 //! enforced with a 403 step-up challenge.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
@@ -53,7 +53,18 @@ pub struct ResourceServer {
     verified: RwLock<HashMap<[u8; 32], VerifiedToken>>,
     /// Every tool's scope, by tool name.
     tool_scopes: HashMap<String, String>,
+    /// Who opened each MCP session: a session serves only the principal that opened it, so a
+    /// leaked session id is worth nothing with another account's token.
+    session_owners: Mutex<HashMap<String, SessionOwner>>,
 }
+
+struct SessionOwner {
+    subject: String,
+    last_seen: Instant,
+}
+
+/// rmcp drops a session after 5 idle minutes; an owner not seen for this long is forgotten.
+const SESSION_OWNER_TTL: Duration = Duration::from_secs(3600);
 
 /// Keys are fetched again for an unknown `kid` at most this often, so that garbage tokens
 /// cannot make the server hammer the authorization server.
@@ -126,6 +137,7 @@ impl ResourceServer {
             keys,
             verified: RwLock::new(HashMap::new()),
             tool_scopes,
+            session_owners: Mutex::new(HashMap::new()),
         })
     }
 
@@ -209,6 +221,30 @@ impl ResourceServer {
         }
         self.check_not_revoked(token.grant.as_deref())?;
         Ok(Some(token.principal.clone()))
+    }
+
+    /// True unless the session was opened by someone else. A session this server has no owner
+    /// for is left to rmcp, which answers 404 for one it does not know either.
+    fn session_is_theirs(&self, session: &str, subject: &str) -> bool {
+        let mut owners = self.session_owners.lock().expect("the session lock is never poisoned");
+        match owners.get_mut(session) {
+            Some(owner) if owner.subject == subject => {
+                owner.last_seen = Instant::now();
+                true
+            }
+            Some(_) => false,
+            None => true,
+        }
+    }
+
+    fn remember_session(&self, session: &str, subject: String) {
+        let mut owners = self.session_owners.lock().expect("the session lock is never poisoned");
+        owners.retain(|_, owner| owner.last_seen.elapsed() < SESSION_OWNER_TTL);
+        owners.insert(session.to_owned(), SessionOwner { subject, last_seen: Instant::now() });
+    }
+
+    fn forget_session(&self, session: &str) {
+        self.session_owners.lock().expect("the session lock is never poisoned").remove(session);
     }
 
     fn check_not_revoked(&self, grant: Option<&str>) -> Result<(), String> {
@@ -296,9 +332,27 @@ pub async fn require_token(State(server): State<Arc<ResourceServer>>, request: R
         let description = format!("this tool needs the scope {scope}");
         return server.challenge(StatusCode::FORBIDDEN, Some(("insufficient_scope", &description)), scope);
     }
+    let session = parts.headers.get(SESSION_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned);
+    if let Some(session) = &session
+        && !server.session_is_theirs(session, &principal.subject)
+    {
+        tracing::warn!(subject = %principal.subject, "refused a request into another principal's MCP session");
+        // The answer rmcp gives for an unknown session, so that nothing says the session exists.
+        return (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response();
+    }
+    let subject = principal.subject.clone();
+    let deleting = parts.method == axum::http::Method::DELETE;
     parts.extensions.insert(principal);
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    match (session, response.headers().get(SESSION_HEADER).and_then(|value| value.to_str().ok())) {
+        (None, Some(opened)) => server.remember_session(opened, subject),
+        (Some(closed), _) if deleting && response.status().is_success() => server.forget_session(&closed),
+        _ => {}
+    }
+    response
 }
+
+const SESSION_HEADER: &str = "mcp-session-id";
 
 #[cfg(test)]
 mod tests {

@@ -627,3 +627,42 @@ async fn a_public_builtin_server_needs_an_https_public_url() {
     let error = clerk_mcp::start_http(&public(Some("https://example.com/clerk"))).await.err().expect("refused").to_string();
     assert!(error.contains("root of its host"), "{error}");
 }
+
+#[tokio::test]
+async fn an_mcp_session_serves_only_the_account_that_opened_it() {
+    let setup = setup().await;
+    let (_, owner) = setup.sign_in("contacts:read", &[("decision", "sandbox")]).await;
+    let created: Value = common::http()
+        .post(format!("{}/sandbox/teams", setup.test.server.upstream_url))
+        .json(&json!({"name": "Intruder team"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let intruder_key = created["api_key"].as_str().unwrap().to_owned();
+    let (_, intruder) = setup.sign_in("contacts:read", &[("decision", "allow"), ("api_key", &intruder_key)]).await;
+
+    let post = |token: String, session: Option<String>, message: Value| {
+        let mut request = common::http()
+            .post(setup.test.server.mcp_url())
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .bearer_auth(token)
+            .json(&message);
+        if let Some(session) = session {
+            request = request.header("mcp-session-id", session);
+        }
+        request.send()
+    };
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let opened = post(access(&owner), None, initialize).await.unwrap();
+    let session = opened.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let stolen = post(access(&intruder), Some(session.clone()), list.clone()).await.unwrap();
+    assert_eq!(stolen.status().as_u16(), 404, "another account's token cannot use the session");
+    let own = post(access(&owner), Some(session), list).await.unwrap();
+    assert_eq!(own.status().as_u16(), 200, "its owner still can");
+    setup.test.server.shutdown().await;
+}
