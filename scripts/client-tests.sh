@@ -74,7 +74,9 @@ trap 'kill $pid $oauth_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q "^Data directory" "$work/server-oauth.log" 2>/dev/null && break; sleep 0.1; done
 oauth_url=$(sed -n 's/^Clerk Chat MCP server on //p' "$work/server-oauth.log")
 [ -n "$oauth_url" ] || { cat "$work/server-oauth.log" "$work/server-oauth.err"; echo "the OAuth server did not start" >&2; exit 1; }
-(cd "$clients" && node oauth-browser.mjs "$oauth_url" "$root/target/artifacts")
+# As users often type it: localhost rather than the 127.0.0.1 the banner prints (the Rust
+# tests sign in through 127.0.0.1).
+(cd "$clients" && node oauth-browser.mjs "${oauth_url/127.0.0.1/localhost}" "$root/target/artifacts")
 # The sandbox team's key went through the sign-in page; it must not appear in any log.
 if grep -qF "$(cat "$work/data-oauth/sandbox/api-key")" "$work/server-oauth.log" "$work/server-oauth.err"; then
   echo "the server logged an API key" >&2

@@ -221,8 +221,24 @@ fn canonical_resource(resource: &str) -> Option<String> {
     Some(format!("{}://{}{port}{}{query}", url.scheme(), url.host_str()?.to_lowercase(), url.path().trim_end_matches('/')))
 }
 
-fn resource_is_ours(server: &AuthorizationServer, resource: &str) -> bool {
-    canonical_resource(resource).as_deref() == Some(server.config.resource.as_str())
+/// Whether `requested` names the resource `ours`. On a loopback server, localhost, 127.0.0.1
+/// and [::1] on the same port are one server: users type any of them.
+fn names_resource(requested: &str, ours: &str) -> bool {
+    let Some(requested) = canonical_resource(requested) else { return false };
+    if requested == ours {
+        return true;
+    }
+    match (Url::parse(&requested), Url::parse(ours)) {
+        (Ok(requested), Ok(ours)) => {
+            clients::is_loopback_host(&requested)
+                && clients::is_loopback_host(&ours)
+                && requested.scheme() == ours.scheme()
+                && requested.port() == ours.port()
+                && requested.path() == ours.path()
+                && requested.query() == ours.query()
+        }
+        _ => false,
+    }
 }
 
 /// `scope` as asked for: every scope must be known; none asked means all of them.
@@ -306,7 +322,7 @@ async fn authorize_page(State(server): State<Server>, RawQuery(query): RawQuery)
     };
     let resource = match get("resource") {
         None => server.config.resource.clone(),
-        Some(resource) if resource_is_ours(&server, resource) => server.config.resource.clone(),
+        Some(resource) if names_resource(resource, &server.config.resource) => server.config.resource.clone(),
         Some(resource) => {
             return fail("invalid_target", &format!("this server issues tokens only for {}, not {resource}", server.config.resource));
         }
@@ -536,7 +552,7 @@ impl From<sqlx::Error> for TokenError {
 
 fn check_resource(grant: &Grant, resource: Option<&str>) -> Result<(), TokenError> {
     match resource {
-        Some(resource) if canonical_resource(resource).as_deref() != Some(grant.resource.as_str()) => {
+        Some(resource) if !names_resource(resource, &grant.resource) => {
             Err(TokenError::new("invalid_target", format!("this grant is for {}, not {resource}", grant.resource)))
         }
         _ => Ok(()),

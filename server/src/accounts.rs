@@ -76,7 +76,7 @@ pub async fn attach_account_client(State(accounts): State<Arc<AccountClients>>, 
         }
         Err(reason) => {
             let scopes = accounts.resource_server.scopes().join(" ");
-            accounts.resource_server.challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", &reason)), &scopes)
+            accounts.resource_server.challenge(request.headers(), StatusCode::UNAUTHORIZED, Some(("invalid_token", &reason)), &scopes)
         }
     }
 }

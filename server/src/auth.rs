@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clerk_oauth::AuthorizationServer;
@@ -46,7 +46,10 @@ pub enum AuthError {
 pub struct ResourceServer {
     /// The canonical URL of `/mcp`: the audience every token must carry.
     pub resource: String,
-    pub metadata_url: String,
+    /// The canonical base URL, such as `https://mcp.example.com`.
+    base: String,
+    /// On loopback, localhost, 127.0.0.1 and [::1] name this one server (see `base_seen_by`).
+    loopback_aliases: bool,
     issuer: String,
     keys: Keys,
     /// Tokens already checked, by SHA-256.
@@ -132,7 +135,8 @@ impl ResourceServer {
         let tool_scopes = clerk_chat::tools::TOOLS.iter().map(|spec| (spec.name.to_owned(), spec.scope.to_owned())).collect();
         Ok(ResourceServer {
             resource: format!("{base}/mcp"),
-            metadata_url: format!("{base}/.well-known/oauth-protected-resource/mcp"),
+            loopback_aliases: clerk_oauth::is_loopback_url(&base),
+            base,
             issuer,
             keys,
             verified: RwLock::new(HashMap::new()),
@@ -146,10 +150,27 @@ impl ResourceServer {
         self.tool_scopes.values().cloned().collect::<BTreeSet<_>>().into_iter().collect()
     }
 
+    /// The base URL as the request named it. Users type localhost as often as 127.0.0.1, and
+    /// clients (the TypeScript SDK) refuse metadata whose `resource` differs from the URL they
+    /// were given; so on loopback, metadata and challenges follow the request's Host. Tokens are
+    /// still issued for and checked against the canonical resource alone.
+    fn base_seen_by(&self, headers: &HeaderMap) -> String {
+        let host = headers.get(header::HOST).and_then(|host| host.to_str().ok()).map(str::to_ascii_lowercase);
+        match host {
+            Some(host) if self.loopback_aliases && clerk_oauth::is_loopback_url(&format!("http://{host}")) => {
+                let seen = format!("{}://{host}", if self.base.starts_with("https://") { "https" } else { "http" });
+                let same_port = reqwest::Url::parse(&seen).ok().and_then(|url| url.port())
+                    == reqwest::Url::parse(&self.base).ok().and_then(|url| url.port());
+                if same_port { seen } else { self.base.clone() }
+            }
+            _ => self.base.clone(),
+        }
+    }
+
     /// RFC 9728 protected resource metadata.
-    pub fn metadata(&self) -> Value {
+    pub fn metadata(&self, headers: &HeaderMap) -> Value {
         json!({
-            "resource": self.resource,
+            "resource": format!("{}/mcp", self.base_seen_by(headers)),
             "authorization_servers": [self.issuer],
             "scopes_supported": self.scopes(),
             "bearer_methods_supported": ["header"],
@@ -280,8 +301,9 @@ impl ResourceServer {
         }
     }
 
-    pub(crate) fn challenge(&self, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
-        let mut value = format!("Bearer resource_metadata=\"{}\", scope=\"{scope}\"", self.metadata_url);
+    pub(crate) fn challenge(&self, headers: &HeaderMap, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
+        let metadata_url = format!("{}/.well-known/oauth-protected-resource/mcp", self.base_seen_by(headers));
+        let mut value = format!("Bearer resource_metadata=\"{metadata_url}\", scope=\"{scope}\"");
         if let Some((code, description)) = error {
             value.push_str(&format!(", error=\"{code}\", error_description=\"{}\"", description.replace('"', "'")));
         }
@@ -309,13 +331,13 @@ pub async fn require_token(State(server): State<Arc<ResourceServer>>, request: R
     let Some(token) =
         request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "))
     else {
-        return server.challenge(StatusCode::UNAUTHORIZED, None, &all_scopes);
+        return server.challenge(request.headers(), StatusCode::UNAUTHORIZED, None, &all_scopes);
     };
     let principal = match server.validate(token.trim()).await {
         Ok(principal) => principal,
         Err(reason) => {
             tracing::info!("refused a bearer token: {reason}");
-            return server.challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", &reason)), &all_scopes);
+            return server.challenge(request.headers(), StatusCode::UNAUTHORIZED, Some(("invalid_token", &reason)), &all_scopes);
         }
     };
     let (mut parts, body) = request.into_parts();
@@ -330,7 +352,7 @@ pub async fn require_token(State(server): State<Arc<ResourceServer>>, request: R
         && !principal.scopes.contains(scope)
     {
         let description = format!("this tool needs the scope {scope}");
-        return server.challenge(StatusCode::FORBIDDEN, Some(("insufficient_scope", &description)), scope);
+        return server.challenge(&parts.headers, StatusCode::FORBIDDEN, Some(("insufficient_scope", &description)), scope);
     }
     let session = parts.headers.get(SESSION_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned);
     if let Some(session) = &session

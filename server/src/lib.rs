@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
 use axum::routing::get;
 use clerk_chat::mcp::ToolServer;
 use clerk_oauth::{AuthorizationServer, AuthorizationServerConfig};
@@ -290,15 +291,14 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
 }
 
 /// RFC 9728 protected resource metadata, at both well-known paths.
-fn protected_resource_routes(resource_server: &auth::ResourceServer) -> axum::Router {
-    let metadata = resource_server.metadata();
-    let serve_metadata = move || {
-        let metadata = metadata.clone();
-        async move { axum::Json(metadata) }
+fn protected_resource_routes(resource_server: &Arc<auth::ResourceServer>) -> axum::Router {
+    let metadata = |State(resource_server): State<Arc<auth::ResourceServer>>, headers: axum::http::HeaderMap| async move {
+        axum::Json(resource_server.metadata(&headers))
     };
     axum::Router::new()
-        .route("/.well-known/oauth-protected-resource", get(serve_metadata.clone()))
-        .route("/.well-known/oauth-protected-resource/mcp", get(serve_metadata))
+        .route("/.well-known/oauth-protected-resource", get(metadata))
+        .route("/.well-known/oauth-protected-resource/mcp", get(metadata))
+        .with_state(resource_server.clone())
 }
 
 /// Serves the tools over stdin/stdout until the client closes it. Nothing else goes to stdout.

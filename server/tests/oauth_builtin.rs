@@ -666,3 +666,39 @@ async fn an_mcp_session_serves_only_the_account_that_opened_it() {
     assert_eq!(own.status().as_u16(), 200, "its owner still can");
     setup.test.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn on_loopback_localhost_names_the_same_server() {
+    let setup = setup().await;
+    let localhost = format!("http://localhost:{}", setup.test.server.address.port());
+    let http = common::http();
+    let metadata: Value =
+        http.get(format!("{localhost}/.well-known/oauth-protected-resource/mcp")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(metadata["resource"], format!("{localhost}/mcp"), "the resource as the client was given it");
+    assert_eq!(metadata["authorization_servers"], json!([setup.base]), "one issuer, whatever the name");
+    let challenge = http.post(format!("{localhost}/mcp")).json(&json!({})).send().await.unwrap();
+    let challenge = challenge.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains(&format!("resource_metadata=\"{localhost}/.well-known/")), "{challenge}");
+
+    // A resource named through localhost is this server; the token's audience stays canonical.
+    let client_id = setup.register(&[CALLBACK]).await;
+    let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
+    let resource = format!("{localhost}/mcp");
+    let page = setup
+        .open_consent(&setup.authorize_url(&client_id, &setup.standard_request(&challenge_of(verifier), "contacts:read", &resource)))
+        .await;
+    let code = query_value(&redirect_location(&setup.submit(&page, &[("decision", "sandbox")]).await), "code").unwrap();
+    let (status, tokens) = setup
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", &client_id),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", verifier),
+            ("resource", &resource),
+        ])
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(claims_of(&access(&tokens))["aud"], setup.test.server.mcp_url());
+    setup.test.server.shutdown().await;
+}

@@ -135,7 +135,10 @@ checks += 2;
 
 // 4. The conformance suite's authorization-server scenarios (metadata, authorization code
 //    grant), with a client registered for the callback port the suite listens on.
-const issuer = new URL(mcpUrl).origin;
+// The issuer comes from the protected resource metadata, as a client finds it.
+const resourceMetadata = await fetch(`${new URL(mcpUrl).origin}/.well-known/oauth-protected-resource/mcp`).then((response) => response.json());
+assert.equal(resourceMetadata.resource, mcpUrl, "the metadata names the server as the client was given it");
+const issuer = resourceMetadata.authorization_servers[0];
 const port = await new Promise((resolve) => {
   const probe = createServer().listen(0, "127.0.0.1", () => { const { port } = probe.address(); probe.close(() => resolve(port)); });
 });
