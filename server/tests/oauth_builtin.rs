@@ -165,6 +165,20 @@ impl Setup {
             .as_u16()
     }
 
+    /// A new team on the embedded sandbox, and its API key.
+    async fn new_sandbox_team_key(&self, name: &str) -> String {
+        let created: Value = common::http()
+            .post(format!("{}/sandbox/teams", self.test.server.upstream_url))
+            .json(&json!({"name": name}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["api_key"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned()
+    }
+
     async fn connect_with(&self, token: &str) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
         let transport = StreamableHttpClientTransport::from_config(
             StreamableHttpClientTransportConfig::with_uri(self.test.server.mcp_url()).auth_header(token.to_owned()),
@@ -500,16 +514,7 @@ async fn a_token_without_the_scope_cannot_send_and_teams_see_only_their_own_cont
     // Team A: the sandbox demo team, in one click, with read scopes only.
     let (_, team_a) = setup.sign_in("contacts:read messages:read", &[("decision", "sandbox")]).await;
     // Team B: another sandbox team, signed in with its own API key.
-    let created: Value = common::http()
-        .post(format!("{}/sandbox/teams", setup.test.server.upstream_url))
-        .json(&json!({"name": "Team B"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let team_b_key = created["api_key"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+    let team_b_key = setup.new_sandbox_team_key("Team B").await;
     let (_, team_b) = setup.sign_in("contacts:read contacts:write", &[("decision", "allow"), ("api_key", &team_b_key)]).await;
     assert_ne!(claims_of(&access(&team_a))["sub"], claims_of(&access(&team_b))["sub"], "two accounts");
 
@@ -632,16 +637,7 @@ async fn a_public_builtin_server_needs_an_https_public_url() {
 async fn an_mcp_session_serves_only_the_account_that_opened_it() {
     let setup = setup().await;
     let (_, owner) = setup.sign_in("contacts:read", &[("decision", "sandbox")]).await;
-    let created: Value = common::http()
-        .post(format!("{}/sandbox/teams", setup.test.server.upstream_url))
-        .json(&json!({"name": "Intruder team"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let intruder_key = created["api_key"].as_str().unwrap().to_owned();
+    let intruder_key = setup.new_sandbox_team_key("Intruder team").await;
     let (_, intruder) = setup.sign_in("contacts:read", &[("decision", "allow"), ("api_key", &intruder_key)]).await;
 
     let post = |token: String, session: Option<String>, message: Value| {
