@@ -163,11 +163,11 @@ impl MetadataDocuments {
     pub fn new(allow_local_addresses: bool) -> MetadataDocuments {
         // reqwest is built without a default TLS provider (to avoid compiling a second one).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("a reqwest client without custom TLS builds");
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5)).redirect(reqwest::redirect::Policy::none());
+        if !allow_local_addresses {
+            builder = builder.dns_resolver(PublicAddressesOnly);
+        }
+        let http = builder.build().expect("a reqwest client without custom TLS builds");
         MetadataDocuments { http, allow_local_addresses, cache: Mutex::new(HashMap::new()) }
     }
 
@@ -220,8 +220,13 @@ impl MetadataDocuments {
 
     async fn fetch(&self, url: &Url) -> Result<Value, String> {
         let failed = |reason: String| format!("its metadata document at {url} cannot be read: {reason}");
-        let mut response =
-            self.http.get(url.clone()).header("accept", "application/json").send().await.map_err(|error| failed(error.to_string()))?;
+        let mut response = self
+            .http
+            .get(url.clone())
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|error| failed(innermost_cause(&error)))?;
         if !response.status().is_success() {
             return Err(failed(format!("it answered {}", response.status())));
         }
@@ -236,12 +241,59 @@ impl MetadataDocuments {
     }
 }
 
+/// reqwest's own message names only the URL; the innermost cause says what went wrong (a DNS
+/// failure, a refused connection, a private address).
+fn innermost_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+/// Addresses a public server must not fetch on a client's say-so: its own machine and network.
 fn is_private(address: IpAddr) -> bool {
     match address {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+        IpAddr::V4(v4) => {
+            let [first, second, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || first == 0
+                // 100.64.0.0/10, carrier-grade NAT and many cloud networks.
+                || (first == 100 && (second & 0xc0) == 64)
         }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_private(IpAddr::V4(v4)),
+            None => {
+                v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (v6.segments()[0] & 0xfe00) == 0xfc00
+                    || (v6.segments()[0] & 0xffc0) == 0xfe80
+            }
+        },
+    }
+}
+
+/// Resolves the host of a client ID metadata document, keeping only public addresses: a name
+/// that points into this server's own network is refused, not just an IP literal.
+struct PublicAddressesOnly;
+
+impl reqwest::dns::Resolve for PublicAddressesOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let public: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.filter(|address| !is_private(address.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 
@@ -270,6 +322,35 @@ mod tests {
         assert!(!redirect_uri_matches("http://127.0.0.1/callback", "http://localhost:49152/callback"));
         assert!(!redirect_uri_matches("https://app.example/cb", "https://app.example/cb/"));
         assert!(!redirect_uri_matches("https://app.example/cb", "https://app.example:8443/cb"));
+    }
+
+    #[test]
+    fn private_and_local_addresses_are_recognised() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_private(private.parse().unwrap()), "{private}");
+        }
+        for public in ["1.1.1.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(!is_private(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_this_machine_is_not_fetched() {
+        use reqwest::dns::Resolve;
+        let refused = PublicAddressesOnly.resolve("localhost".parse().unwrap()).await.err().expect("localhost is refused");
+        assert!(refused.to_string().contains("resolves to no public address"), "{refused}");
     }
 
     #[test]
