@@ -36,17 +36,18 @@ pub fn router(server: Server) -> Router {
         header::AUTHORIZATION,
         header::HeaderName::from_static("mcp-protocol-version"),
     ]);
+    let limit = axum::middleware::from_fn_with_state(server.clone(), crate::limits::limit_costly_requests);
     let api = Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/openid-configuration", get(metadata))
         .route("/jwks.json", get(jwks))
-        .route("/register", post(register))
+        .route("/register", post(register).layer(limit.clone()))
         .route("/token", post(token))
         .route("/revoke", post(revoke))
         .layer(cors);
     // Every request here is a small form or JSON document.
     Router::new()
-        .route("/authorize", get(authorize_page).post(authorize_decision))
+        .route("/authorize", get(authorize_page).post(authorize_decision).layer(limit))
         .merge(api)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(server)

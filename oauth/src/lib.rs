@@ -10,6 +10,7 @@
 
 mod clients;
 mod endpoints;
+mod limits;
 mod pages;
 mod secrets;
 mod store;
@@ -104,6 +105,7 @@ pub struct AuthorizationServer {
     vault: secrets::KeyVault,
     backend: Arc<dyn SignInBackend>,
     metadata_documents: clients::MetadataDocuments,
+    limits: limits::CostlyRequestLimits,
     /// Grants revoked recently enough that access tokens of theirs may still be unexpired.
     revoked_grants: RwLock<HashSet<String>>,
 }
@@ -126,7 +128,8 @@ impl AuthorizationServer {
         let recent = store::now() - config.access_token_lifetime.as_secs() as i64 - 60;
         let revoked_grants = RwLock::new(store.revoked_grants_since(recent).await?.into_iter().collect());
         let metadata_documents = clients::MetadataDocuments::new(is_loopback_url(&config.issuer));
-        Ok(Arc::new(AuthorizationServer { config, store, signing_key, vault, backend, metadata_documents, revoked_grants }))
+        let limits = limits::CostlyRequestLimits::new();
+        Ok(Arc::new(AuthorizationServer { config, store, signing_key, vault, backend, metadata_documents, limits, revoked_grants }))
     }
 
     /// The authorization server's routes: metadata, JWKS, registration, authorization,

@@ -277,6 +277,8 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
                 tracing::debug!("cannot set TCP_NODELAY: {error}");
             }
         });
+        // Connection info gives the authorization server each caller's address, for its limits.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
             tracing::error!("the HTTP server failed: {error}");
         }

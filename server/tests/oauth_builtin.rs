@@ -698,3 +698,24 @@ async fn on_loopback_localhost_names_the_same_server() {
     assert_eq!(claims_of(&access(&tokens))["aud"], setup.test.server.mcp_url());
     setup.test.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn registrations_and_consent_answers_are_limited_per_address() {
+    let setup = setup().await;
+    let register = || common::http().post(format!("{}/register", setup.base)).json(&json!({"redirect_uris": [CALLBACK]})).send();
+    for attempt in 0..30 {
+        assert_eq!(register().await.unwrap().status().as_u16(), 201, "attempt {attempt} is within the allowance");
+    }
+    let refused = register().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    assert!(refused.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    let error: Value = refused.json().await.unwrap();
+    assert!(error["error_description"].as_str().unwrap().contains("try again in"), "{error}");
+    // The same allowance covers answers to the consent page, which try keys with Clerk Chat.
+    let answer = setup.browser.post(format!("{}/authorize", setup.base)).form(&[("decision", "allow")]).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 429);
+    // Reading metadata and exchanging tokens are not limited.
+    let metadata = common::http().get(format!("{}/.well-known/oauth-authorization-server", setup.base)).send().await.unwrap();
+    assert_eq!(metadata.status().as_u16(), 200);
+    setup.test.server.shutdown().await;
+}
