@@ -112,7 +112,7 @@ fn parameters(text: &[u8]) -> Result<Parameters, String> {
 }
 
 /// An OAuth error answer of the token, registration and revocation endpoints.
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(json!({"error": error, "error_description": description}))).into_response()
 }
 
@@ -173,7 +173,7 @@ fn html(status: StatusCode, body: String) -> Response {
     response
 }
 
-fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+pub(crate) fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     html(status, pages::error_page(title, message))
 }
 
@@ -211,21 +211,10 @@ fn redirect_error(server: &AuthorizationServer, redirect_uri: &str, state: Optio
     back_to_client(server, redirect_uri, state, &[("error", error), ("error_description", description)])
 }
 
-/// Canonical form of a resource URL for comparison: lowercase scheme and host, no trailing slash.
-fn canonical_resource(resource: &str) -> Option<String> {
-    let url = Url::parse(resource).ok()?;
-    if url.fragment().is_some() {
-        return None;
-    }
-    let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
-    let query = url.query().map(|query| format!("?{query}")).unwrap_or_default();
-    Some(format!("{}://{}{port}{}{query}", url.scheme(), url.host_str()?.to_lowercase(), url.path().trim_end_matches('/')))
-}
-
 /// Whether `requested` names the resource `ours`. On a loopback server, localhost, 127.0.0.1
 /// and [::1] on the same port are one server: users type any of them.
 fn names_resource(requested: &str, ours: &str) -> bool {
-    let Some(requested) = canonical_resource(requested) else { return false };
+    let Some(requested) = crate::canonical_url(requested) else { return false };
     if requested == ours {
         return true;
     }
@@ -568,7 +557,7 @@ async fn exchange_code(server: &AuthorizationServer, client_id: &str, params: &P
     match server.store.redeem_code(&token_hash(code)).await? {
         CodeRedemption::Unknown => Err(TokenError::new("invalid_grant", "unknown authorization code")),
         CodeRedemption::Reused { grant_id } => {
-            server.remember_revoked(&grant_id);
+            server.revoke_grant(&grant_id).await?;
             Err(TokenError::new("invalid_grant", "this authorization code was already used; every token issued with it is revoked"))
         }
         CodeRedemption::Redeemed { grant, redirect_uri, code_challenge, expired } => {
@@ -595,7 +584,7 @@ async fn refresh(server: &AuthorizationServer, client_id: &str, params: &Paramet
     match server.store.redeem_refresh_token(&token_hash(token)).await? {
         RefreshRedemption::Unknown => Err(TokenError::new("invalid_grant", "unknown refresh token")),
         RefreshRedemption::Reused { grant_id } => {
-            server.remember_revoked(&grant_id);
+            server.revoke_grant(&grant_id).await?;
             tracing::warn!(client_id, "a rotated refresh token was used again; its whole sign-in is revoked");
             Err(TokenError::new(
                 "invalid_grant",

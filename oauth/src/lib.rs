@@ -124,7 +124,7 @@ impl AuthorizationServer {
         let database = directory.join("oauth.db");
         let store = store::Store::open(&database).await.map_err(|source| OAuthError::Database { path: database.clone(), source })?;
         let signing_key = secrets::SigningKey::load_or_create(&directory.join("signing-key.p8"))?;
-        let vault = secrets::KeyVault::open(config.vault_key.as_deref(), &directory.join("vault-key"))?;
+        let vault = secrets::KeyVault::open(config.vault_key.as_deref(), &vault_key_path(directory))?;
         let recent = store::now() - config.access_token_lifetime.as_secs() as i64 - 60;
         let revoked_grants = RwLock::new(store.revoked_grants_since(recent).await?.into_iter().collect());
         let metadata_documents = clients::MetadataDocuments::new(is_loopback_url(&config.issuer));
@@ -169,19 +169,34 @@ impl AuthorizationServer {
         self.store.close().await;
     }
 
+    /// The one way a grant is revoked: in the database (its refresh tokens) and in memory (its
+    /// access tokens, which the resource server checks without a query).
     async fn revoke_grant(&self, grant_id: &str) -> Result<(), sqlx::Error> {
         self.store.revoke_grant(grant_id).await?;
-        self.remember_revoked(grant_id);
-        Ok(())
-    }
-
-    fn remember_revoked(&self, grant_id: &str) {
         self.revoked_grants.write().expect("the revocation lock is never poisoned").insert(grant_id.to_owned());
+        Ok(())
     }
 
     fn scope_description(&self, scope: &str) -> Option<&str> {
         self.config.scopes.iter().find(|known| known.name == scope).map(|known| known.description.as_str())
     }
+}
+
+/// Where the key sealing stored API keys is generated when none is configured.
+pub fn vault_key_path(directory: &std::path::Path) -> PathBuf {
+    directory.join("vault-key")
+}
+
+/// A server URL in the MCP spec's canonical form: lowercase scheme and host, no default port,
+/// no trailing slash; `None` for what is not an absolute URL with a host, or has a fragment.
+pub fn canonical_url(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    if url.fragment().is_some() {
+        return None;
+    }
+    let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
+    let query = url.query().map(|query| format!("?{query}")).unwrap_or_default();
+    Some(format!("{}://{}{port}{}{query}", url.scheme(), url.host_str()?.to_lowercase(), url.path().trim_end_matches('/')))
 }
 
 /// True for a URL on this machine (localhost, 127.0.0.0/8, ::1). Loopback servers are for

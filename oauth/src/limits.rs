@@ -10,12 +10,11 @@ use std::time::Duration;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde_json::json;
 
-use crate::AuthorizationServer;
+use crate::{AuthorizationServer, endpoints};
 
 /// Registrations and consent answers per minute from one address, as a burst and then a steady
 /// rate. A person signing in makes two or three.
@@ -82,11 +81,9 @@ pub async fn limit_costly_requests(State(server): State<Arc<AuthorizationServer>
     tracing::warn!(%address, "too many registrations or sign-in attempts from one address");
     let message = format!("too many registrations or sign-in attempts from your address; try again in {seconds} s");
     let mut response = if request.uri().path() == "/register" {
-        (StatusCode::TOO_MANY_REQUESTS, axum::Json(json!({"error": "temporarily_unavailable", "error_description": message})))
-            .into_response()
+        endpoints::oauth_error(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", &message)
     } else {
-        let page = crate::pages::error_page("Too many attempts", &format!("There were {message}."));
-        (StatusCode::TOO_MANY_REQUESTS, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+        endpoints::error_page(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", &format!("There were {message}."))
     };
     if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -5,29 +5,14 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Row, SqlSafeStr, SqlitePool};
 
-/// Compiled in, so the server needs no files beside its database.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "initial", include_str!("../migrations/0001_initial.sql"))];
-
-#[derive(Debug)]
-struct EmbeddedMigrations;
-
-type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-
-impl<'s> MigrationSource<'s> for EmbeddedMigrations {
-    fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, sqlx::error::BoxDynError>> {
-        Box::pin(async {
-            Ok(MIGRATIONS
-                .iter()
-                .map(|(version, description, sql)| {
-                    Migration::new(*version, (*description).into(), MigrationType::Simple, AssertSqlSafe(*sql).into_sql_str(), false)
-                })
-                .collect())
-        })
-    }
+/// The schema, compiled into the binary so that the server needs no files beside its database.
+fn migrator() -> Migrator {
+    let initial = AssertSqlSafe(include_str!("../migrations/0001_initial.sql")).into_sql_str();
+    Migrator::with_migrations(vec![Migration::new(1, "initial".into(), MigrationType::Simple, initial, false)])
 }
 
 /// Seconds since the Unix epoch.
@@ -80,7 +65,7 @@ pub enum CodeRedemption {
         code_challenge: String,
         expired: bool,
     },
-    /// Used before: the grant it started has been revoked.
+    /// Used before: the grant it started must be revoked (RFC 6749 4.1.2).
     Reused {
         grant_id: String,
     },
@@ -94,7 +79,7 @@ pub enum RefreshRedemption {
         grant: Grant,
         expired: bool,
     },
-    /// Rotated before: someone holds a copy, so the whole family has been revoked.
+    /// Rotated before: someone holds a copy, so the whole family must be revoked.
     Reused {
         grant_id: String,
     },
@@ -110,7 +95,7 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        Migrator::new(EmbeddedMigrations).await?.run(&pool).await?;
+        migrator().run(&pool).await?;
         Ok(Store { pool })
     }
 
@@ -289,14 +274,10 @@ impl Store {
                     .bind(code_hash)
                     .fetch_optional(&self.pool)
                     .await?;
-                match used {
-                    // RFC 6749 4.1.2: a code used twice revokes what was issued from it.
-                    Some(grant_id) => {
-                        self.revoke_grant(&grant_id).await?;
-                        Ok(CodeRedemption::Reused { grant_id })
-                    }
-                    None => Ok(CodeRedemption::Unknown),
-                }
+                Ok(match used {
+                    Some(grant_id) => CodeRedemption::Reused { grant_id },
+                    None => CodeRedemption::Unknown,
+                })
             }
         }
     }
@@ -331,13 +312,10 @@ impl Store {
                 let Some(grant) = self.grant(&grant_id).await? else { return Ok(RefreshRedemption::Unknown) };
                 Ok(RefreshRedemption::Rotated { grant, expired: row.get::<i64, _>(1) < now })
             }
-            None => match self.refresh_token_grant(token_hash).await? {
-                Some(grant_id) => {
-                    self.revoke_grant(&grant_id).await?;
-                    Ok(RefreshRedemption::Reused { grant_id })
-                }
-                None => Ok(RefreshRedemption::Unknown),
-            },
+            None => Ok(match self.refresh_token_grant(token_hash).await? {
+                Some(grant_id) => RefreshRedemption::Reused { grant_id },
+                None => RefreshRedemption::Unknown,
+            }),
         }
     }
 

@@ -10,34 +10,16 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clerk_chat::types;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Row, SqlSafeStr, SqlitePool};
 
 use crate::providers::{self, FAILING_NUMBER};
 
-/// Migrations are compiled into the binary, so a sandbox needs no files beside its database.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "initial", include_str!("../migrations/0001_initial.sql"))];
-
-#[derive(Debug)]
-struct EmbeddedMigrations;
-
-impl<'s> MigrationSource<'s> for EmbeddedMigrations {
-    fn resolve(self) -> futures_core_box::BoxFuture<'s, Result<Vec<Migration>, sqlx::error::BoxDynError>> {
-        Box::pin(async {
-            Ok(MIGRATIONS
-                .iter()
-                .map(|(version, description, sql)| {
-                    Migration::new(*version, (*description).into(), MigrationType::Simple, AssertSqlSafe(*sql).into_sql_str(), false)
-                })
-                .collect())
-        })
-    }
-}
-
-/// `BoxFuture` without a direct `futures` dependency.
-mod futures_core_box {
-    pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+/// The schema, compiled into the binary so that a sandbox needs no files beside its database.
+fn migrator() -> Migrator {
+    let initial = AssertSqlSafe(include_str!("../migrations/0001_initial.sql")).into_sql_str();
+    Migrator::with_migrations(vec![Migration::new(1, "initial".into(), MigrationType::Simple, initial, false)])
 }
 
 pub fn timestamp(time: DateTime<Utc>) -> String {
@@ -161,7 +143,7 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        let migrator = Migrator::new(EmbeddedMigrations).await.map_err(sqlx::Error::from)?;
+        let migrator = migrator();
         migrator.run(&writer).await.map_err(sqlx::Error::from)?;
         let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
         let mut keys = HashMap::new();

@@ -12,6 +12,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 
+/// The tests' helpers, for signing in as a browser would.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 const RUN_FOR: Duration = Duration::from_secs(4);
 
 struct Server {
@@ -141,6 +145,15 @@ enum Operation {
     SendMessage,
 }
 
+impl Operation {
+    fn tool(self) -> &'static str {
+        match self {
+            Operation::GetMessages => "get_messages",
+            Operation::SendMessage => "send_message",
+        }
+    }
+}
+
 struct Measured {
     per_second: f64,
     p50: Duration,
@@ -258,63 +271,19 @@ async fn seed_messages(server: &ServerInfo) {
 /// Signs in to a `--auth builtin` server as a browser would (register, consent page, one click
 /// on the sandbox team, code for token) and returns the access token.
 async fn sign_in(address: std::net::SocketAddr) -> Arc<str> {
-    use base64::Engine;
-    use sha2::Digest;
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let base = format!("http://{address}");
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let redirect = "http://127.0.0.1:9/callback";
-    let registration: serde_json::Value = http
-        .post(format!("{base}/register"))
-        .json(&serde_json::json!({"redirect_uris": [redirect]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let client_id = registration["client_id"].as_str().unwrap().to_owned();
-    let verifier = "benchmark-verifier-0123456789-0123456789-0123456789";
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier));
-    let query = [
-        ("response_type", "code"),
-        ("client_id", &client_id),
-        ("redirect_uri", redirect),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ];
-    let page = http.get(format!("{base}/authorize")).query(&query).send().await.unwrap();
-    let cookie = page.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let body = page.text().await.unwrap();
-    let field = |name: &str| {
-        let marker = format!("name=\"{name}\" value=\"");
-        body[body.find(&marker).unwrap() + marker.len()..].split('"').next().unwrap().to_owned()
-    };
-    let answer = http
-        .post(format!("{base}/authorize"))
-        .header("cookie", cookie)
-        .form(&[("request", field("request")), ("csrf", field("csrf")), ("decision", "sandbox".to_owned())])
-        .send()
-        .await
-        .unwrap();
-    let location = reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
-    let code = location.query_pairs().find(|(name, _)| name == "code").unwrap().1.into_owned();
-    let tokens: serde_json::Value = http
-        .post(format!("{base}/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", &client_id),
-            ("code", &code),
-            ("redirect_uri", redirect),
-            ("code_verifier", verifier),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = common::browser::Browser::new(format!("http://{address}")).sign_in_to_sandbox().await;
     tokens["access_token"].as_str().unwrap().into()
+}
+
+/// What a worker needs of a running server; with a bearer token when it signs callers in.
+fn server_info(server: &Server, bearer: Option<Arc<str>>) -> Arc<ServerInfo> {
+    let key = clerk_chat::ApiKey::new(server.api_key.trim()).unwrap();
+    let sdk = clerk_chat::Client::with_api_key(&server.sandbox_url, &key).unwrap();
+    Arc::new(ServerInfo { address: server.address, sender: server.sender.clone(), sdk, bearer })
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }
 
 fn main() {
@@ -324,12 +293,7 @@ fn main() {
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(300));
     let idle_rss = rss_mib(pid);
-    let info = Arc::new(ServerInfo {
-        address: server.address,
-        sender: server.sender.clone(),
-        sdk: clerk_chat::Client::with_api_key(&server.sandbox_url, &clerk_chat::ApiKey::new(server.api_key.trim()).unwrap()).unwrap(),
-        bearer: None,
-    });
+    let info = server_info(&server, None);
     let sessions_rss = runtime.block_on(async {
         let mut sessions = Vec::new();
         for _ in 0..1000 {
@@ -358,13 +322,9 @@ fn main() {
         for concurrency in [1, 16, 64] {
             let sdk = runtime.block_on(measure_sdk(&info, operation, concurrency));
             let mcp = runtime.block_on(measure_mcp(&info, operation, concurrency));
-            let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
             println!(
                 "{:<14} {:>5} {:>12.0} {:>9.2} {:>9.2} {:>12.0} {:>9.2} {:>9.2} {:>10.2} ms",
-                match operation {
-                    Operation::GetMessages => "get_messages",
-                    Operation::SendMessage => "send_message",
-                },
+                operation.tool(),
                 concurrency,
                 mcp.per_second,
                 ms(mcp.p50),
@@ -383,8 +343,7 @@ fn main() {
         let directory = tempfile::tempdir().unwrap();
         let (server, _) = start_server(directory.path(), auth);
         let bearer = (auth == "builtin").then(|| runtime.block_on(sign_in(server.address)));
-        let sdk = clerk_chat::Client::with_api_key(&server.sandbox_url, &clerk_chat::ApiKey::new(server.api_key.trim()).unwrap()).unwrap();
-        let info = Arc::new(ServerInfo { address: server.address, sender: server.sender.clone(), sdk, bearer });
+        let info = server_info(&server, bearer);
         runtime.block_on(seed_messages(&info));
         (directory, server, info)
     };
@@ -399,13 +358,9 @@ fn main() {
         for concurrency in [1, 16] {
             let plain = runtime.block_on(measure_mcp(&plain_info, operation, concurrency));
             let signed_in = runtime.block_on(measure_mcp(&oauth_info, operation, concurrency));
-            let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
             println!(
                 "{:<14} {:>5} {:>16.0} {:>9.2} {:>16.0} {:>9.2} {:>10.2} ms",
-                match operation {
-                    Operation::GetMessages => "get_messages",
-                    Operation::SendMessage => "send_message",
-                },
+                operation.tool(),
                 concurrency,
                 plain.per_second,
                 ms(plain.p50),

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
 use clerk_chat::{ApiKey, ClientOptions};
@@ -65,19 +64,16 @@ impl AccountClients {
 /// The middleware after `require_token`: attaches the caller's upstream client, or answers 401
 /// so that the client signs in again.
 pub async fn attach_account_client(State(accounts): State<Arc<AccountClients>>, mut request: Request, next: Next) -> Response {
-    let Some(principal) = request.extensions().get::<Principal>().cloned() else {
+    let Some(account) = request.extensions().get::<Principal>().map(|principal| principal.subject.clone()) else {
         // Without a principal no client is attached, and `ServerHost` refuses every tool call.
         return next.run(request).await;
     };
-    match accounts.client(&principal.subject).await {
+    match accounts.client(&account).await {
         Ok(client) => {
             request.extensions_mut().insert(AccountClient(client));
             next.run(request).await
         }
-        Err(reason) => {
-            let scopes = accounts.resource_server.scopes().join(" ");
-            accounts.resource_server.challenge(request.headers(), StatusCode::UNAUTHORIZED, Some(("invalid_token", &reason)), &scopes)
-        }
+        Err(reason) => accounts.resource_server.unauthorized(request.headers(), Some(&reason)),
     }
 }
 

@@ -45,7 +45,7 @@ pub enum AuthError {
 /// Validates bearer tokens for this server.
 pub struct ResourceServer {
     /// The canonical URL of `/mcp`: the audience every token must carry.
-    pub resource: String,
+    resource: String,
     /// The canonical base URL, such as `https://mcp.example.com`.
     base: String,
     /// On loopback, localhost, 127.0.0.1 and [::1] name this one server (see `base_seen_by`).
@@ -56,6 +56,10 @@ pub struct ResourceServer {
     verified: RwLock<HashMap<[u8; 32], VerifiedToken>>,
     /// Every tool's scope, by tool name.
     tool_scopes: HashMap<String, String>,
+    /// The distinct scopes of `tool_scopes`, sorted, and joined for a challenge: fixed, so
+    /// worked out once rather than on every request.
+    scopes: Vec<String>,
+    all_scopes: String,
     /// Who opened each MCP session: a session serves only the principal that opened it, so a
     /// leaked session id is worth nothing with another account's token.
     session_owners: Mutex<HashMap<String, SessionOwner>>,
@@ -88,22 +92,18 @@ struct VerifiedToken {
 /// `https://Host:443/` -> `https://host`: lowercase scheme and host, no default port, no
 /// trailing slash, as the MCP spec's canonical server URI.
 pub fn canonical_base(url: &str) -> Result<String, AuthError> {
-    let parsed = reqwest::Url::parse(url).map_err(|_| AuthError::PublicUrl(url.to_owned()))?;
-    if !matches!(parsed.scheme(), "http" | "https")
-        || parsed.host_str().is_none()
-        || parsed.query().is_some()
-        || parsed.fragment().is_some()
-    {
-        return Err(AuthError::PublicUrl(url.to_owned()));
+    let invalid = || AuthError::PublicUrl(url.to_owned());
+    let parsed = reqwest::Url::parse(url).map_err(|_| invalid())?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+        return Err(invalid());
     }
-    let port = parsed.port().map(|port| format!(":{port}")).unwrap_or_default();
-    let path = parsed.path().trim_end_matches('/');
-    Ok(format!("{}://{}{port}{path}", parsed.scheme(), parsed.host_str().unwrap_or_default().to_lowercase()))
+    clerk_oauth::canonical_url(url).ok_or_else(invalid)
 }
 
 impl ResourceServer {
-    /// Reads the issuer's RFC 8414 (or OpenID) metadata for its JWKS, and the keys.
-    pub async fn discover(issuer: &str, public_base: &str) -> Result<ResourceServer, AuthError> {
+    /// Reads the issuer's RFC 8414 (or OpenID) metadata for its JWKS, and the keys. `base` is
+    /// this server's canonical base URL (`canonical_base`).
+    pub async fn discover(issuer: &str, base: String) -> Result<ResourceServer, AuthError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let failed = |reason: String| AuthError::Discovery { issuer: issuer.to_owned(), reason };
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|error| failed(error.to_string()))?;
@@ -122,32 +122,32 @@ impl ResourceServer {
             failed("neither /.well-known/oauth-authorization-server nor /.well-known/openid-configuration names a jwks_uri".to_owned())
         })?;
         let jwks = fetch_jwks(&http, &jwks_uri).await.map_err(failed)?;
-        ResourceServer::new(issuer, public_base, Keys::Remote { jwks_uri, jwks: RwLock::new((jwks, Instant::now())), http })
+        Ok(ResourceServer::new(issuer, base, Keys::Remote { jwks_uri, jwks: RwLock::new((jwks, Instant::now())), http }))
     }
 
-    /// Accepts the tokens of the built-in authorization server.
-    pub fn built_in(authorization_server: Arc<AuthorizationServer>, public_base: &str) -> Result<ResourceServer, AuthError> {
-        ResourceServer::new(authorization_server.issuer().to_owned(), public_base, Keys::BuiltIn(authorization_server))
+    /// Accepts the tokens of the built-in authorization server, whose issuer is this server's
+    /// own canonical base URL.
+    pub fn built_in(authorization_server: Arc<AuthorizationServer>) -> ResourceServer {
+        let issuer = authorization_server.issuer().to_owned();
+        ResourceServer::new(issuer.clone(), issuer, Keys::BuiltIn(authorization_server))
     }
 
-    fn new(issuer: String, public_base: &str, keys: Keys) -> Result<ResourceServer, AuthError> {
-        let base = canonical_base(public_base)?;
-        let tool_scopes = clerk_chat::tools::TOOLS.iter().map(|spec| (spec.name.to_owned(), spec.scope.to_owned())).collect();
-        Ok(ResourceServer {
+    fn new(issuer: String, base: String, keys: Keys) -> ResourceServer {
+        let tool_scopes: HashMap<String, String> =
+            clerk_chat::tools::TOOLS.iter().map(|spec| (spec.name.to_owned(), spec.scope.to_owned())).collect();
+        let scopes: Vec<String> = tool_scopes.values().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        ResourceServer {
             resource: format!("{base}/mcp"),
             loopback_aliases: clerk_oauth::is_loopback_url(&base),
             base,
             issuer,
             keys,
             verified: RwLock::new(HashMap::new()),
+            all_scopes: scopes.join(" "),
+            scopes,
             tool_scopes,
             session_owners: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// Every scope a tool needs, sorted, for metadata and challenges.
-    pub fn scopes(&self) -> Vec<String> {
-        self.tool_scopes.values().cloned().collect::<BTreeSet<_>>().into_iter().collect()
+        }
     }
 
     /// The base URL as the request named it. Users type localhost as often as 127.0.0.1, and
@@ -172,7 +172,7 @@ impl ResourceServer {
         json!({
             "resource": format!("{}/mcp", self.base_seen_by(headers)),
             "authorization_servers": [self.issuer],
-            "scopes_supported": self.scopes(),
+            "scopes_supported": self.scopes,
             "bearer_methods_supported": ["header"],
             "resource_name": "Clerk Chat",
         })
@@ -301,7 +301,12 @@ impl ResourceServer {
         }
     }
 
-    pub(crate) fn challenge(&self, headers: &HeaderMap, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
+    /// 401 for a missing (`reason` None) or unusable token, asking for every scope.
+    pub(crate) fn unauthorized(&self, headers: &HeaderMap, reason: Option<&str>) -> Response {
+        self.challenge(headers, StatusCode::UNAUTHORIZED, reason.map(|reason| ("invalid_token", reason)), &self.all_scopes)
+    }
+
+    fn challenge(&self, headers: &HeaderMap, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
         let metadata_url = format!("{}/.well-known/oauth-protected-resource/mcp", self.base_seen_by(headers));
         let mut value = format!("Bearer resource_metadata=\"{metadata_url}\", scope=\"{scope}\"");
         if let Some((code, description)) = error {
@@ -327,17 +332,16 @@ async fn fetch_jwks(http: &reqwest::Client, uri: &str) -> Result<JwkSet, String>
 
 /// The middleware in front of `/mcp`: a valid token, and for `tools/call` the tool's scope.
 pub async fn require_token(State(server): State<Arc<ResourceServer>>, request: Request, next: Next) -> Response {
-    let all_scopes = server.scopes().join(" ");
     let Some(token) =
         request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "))
     else {
-        return server.challenge(request.headers(), StatusCode::UNAUTHORIZED, None, &all_scopes);
+        return server.unauthorized(request.headers(), None);
     };
     let principal = match server.validate(token.trim()).await {
         Ok(principal) => principal,
         Err(reason) => {
             tracing::info!("refused a bearer token: {reason}");
-            return server.challenge(request.headers(), StatusCode::UNAUTHORIZED, Some(("invalid_token", &reason)), &all_scopes);
+            return server.unauthorized(request.headers(), Some(&reason));
         }
     };
     let (mut parts, body) = request.into_parts();

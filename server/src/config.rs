@@ -208,6 +208,11 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// The built-in authorization server's directory: its database and keys.
+    pub fn oauth_directory(&self) -> PathBuf {
+        self.data_dir.join("oauth")
+    }
+
     pub fn resolve(options: &Options) -> Result<Settings, ConfigError> {
         let file = match &options.config {
             Some(path) => read_file(path)?,

@@ -205,14 +205,14 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
     let mut authorization_server = None;
     let (mcp, auth_routes) = match (settings.auth, &settings.issuer) {
         (AuthMode::External, Some(issuer)) => {
-            let resource_server = Arc::new(auth::ResourceServer::discover(issuer, &public_base).await?);
+            let resource_server = Arc::new(auth::ResourceServer::discover(issuer, auth::canonical_base(&public_base)?).await?);
             let routes = protected_resource_routes(&resource_server);
             (mcp.layer(axum::middleware::from_fn_with_state(resource_server, auth::require_token)), routes)
         }
         (AuthMode::Builtin, _) => {
             let base = auth::canonical_base(&public_base)?;
             let mut config =
-                AuthorizationServerConfig::new(base.clone(), format!("{base}/mcp"), scope_descriptions(), settings.data_dir.join("oauth"));
+                AuthorizationServerConfig::new(base.clone(), format!("{base}/mcp"), scope_descriptions(), settings.oauth_directory());
             config.vault_key = settings.vault_key.clone();
             config.sandbox = upstream.sandbox.is_some();
             let backend = Arc::new(accounts::UpstreamSignIn {
@@ -221,7 +221,7 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
                 sandbox_key: upstream.sandbox_api_key.clone(),
             });
             let issuer = AuthorizationServer::open(config, backend).await?;
-            let resource_server = Arc::new(auth::ResourceServer::built_in(issuer.clone(), &public_base)?);
+            let resource_server = Arc::new(auth::ResourceServer::built_in(issuer.clone()));
             let accounts = Arc::new(accounts::AccountClients::new(
                 issuer.clone(),
                 resource_server.clone(),

@@ -46,7 +46,7 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
             if settings.vault_key.is_none() {
                 println!(
                     "Stored API keys are sealed with {} (set CLERK_MCP_VAULT_KEY to keep that key elsewhere)",
-                    settings.data_dir.join("oauth/vault-key").display()
+                    clerk_oauth::vault_key_path(&settings.oauth_directory()).display()
                 );
             }
         }

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::browser::{Browser, VERIFIER, challenge_of, query_value, redirect_location};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
@@ -15,7 +16,6 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::auth::{AuthClient, AuthorizationRequest, OAuthState};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
-use sha2::Digest;
 
 const ALL_SCOPES: [&str; 7] =
     ["messages:send", "messages:read", "contacts:write", "campaigns:send", "contacts:read", "users:write", "users:read"];
@@ -23,61 +23,25 @@ const CALLBACK: &str = "http://127.0.0.1:47000/callback";
 
 struct Setup {
     test: common::TestServer,
-    /// `http://127.0.0.1:PORT`: the issuer and the base of every endpoint.
-    base: String,
-    /// A client that does not follow redirects, like a browser whose redirect we inspect.
-    browser: reqwest::Client,
+    /// The browser's side of sign-in; `browser.base` is the issuer, `http://127.0.0.1:PORT`.
+    browser: Browser,
 }
 
 async fn setup() -> Setup {
     let test = common::start(|options| options.auth = Some(clerk_mcp::AuthMode::Builtin)).await;
-    let base = format!("http://{}", test.server.address);
-    common::install_crypto_provider();
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Setup { test, base, browser }
+    let browser = Browser::new(format!("http://{}", test.server.address));
+    Setup { test, browser }
 }
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-fn challenge_of(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
-}
-
-/// The consent page as a browser gets it: its form fields and the CSRF cookie.
-struct ConsentPage {
-    body: String,
-    cookie: String,
-    request: String,
-    csrf: String,
-}
-
-fn hidden_field(body: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = body.find(&marker).unwrap_or_else(|| panic!("no {name} field in {body}")) + marker.len();
-    body[start..].split('"').next().unwrap().to_owned()
-}
-
 impl Setup {
-    async fn register(&self, redirect_uris: &[&str]) -> String {
-        let response = common::http()
-            .post(format!("{}/register", self.base))
-            .json(&json!({"client_name": "Test client", "redirect_uris": redirect_uris}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 201);
-        response.json::<Value>().await.unwrap()["client_id"].as_str().unwrap().to_owned()
-    }
-
     fn authorize_url(&self, client_id: &str, extra: &[(&str, &str)]) -> String {
-        let mut url = reqwest::Url::parse(&format!("{}/authorize", self.base)).unwrap();
-        url.query_pairs_mut().append_pair("client_id", client_id);
-        for (name, value) in extra {
-            url.query_pairs_mut().append_pair(name, value);
-        }
-        url.to_string()
+        let mut parameters = vec![("client_id", client_id)];
+        parameters.extend_from_slice(extra);
+        self.browser.authorize_url(&parameters)
     }
 
     /// The usual request: code, S256, state, the given scopes, this server as resource.
@@ -93,76 +57,47 @@ impl Setup {
         ]
     }
 
-    async fn open_consent(&self, url: &str) -> ConsentPage {
-        let response = self.browser.get(url).send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 200, "the consent page opens");
-        let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let body = response.text().await.unwrap();
-        let (request, csrf) = (hidden_field(&body, "request"), hidden_field(&body, "csrf"));
-        ConsentPage { body, cookie, request, csrf }
-    }
-
-    async fn submit(&self, page: &ConsentPage, fields: &[(&str, &str)]) -> reqwest::Response {
-        let mut form = vec![("request", page.request.as_str()), ("csrf", page.csrf.as_str())];
-        form.extend_from_slice(fields);
-        self.browser.post(format!("{}/authorize", self.base)).header("cookie", &page.cookie).form(&form).send().await.unwrap()
-    }
-
     /// Signs in through the consent page and returns the code.
     async fn code(&self, client_id: &str, challenge: &str, scope: &str, decision: &[(&str, &str)]) -> String {
-        let resource = format!("{}/mcp", self.base);
-        let page = self.open_consent(&self.authorize_url(client_id, &self.standard_request(challenge, scope, &resource))).await;
-        let response = self.submit(&page, decision).await;
+        let resource = format!("{}/mcp", self.browser.base);
+        let page = self.browser.open_consent(&self.authorize_url(client_id, &self.standard_request(challenge, scope, &resource))).await;
+        let response = self.browser.submit(&page, decision).await;
         let location = redirect_location(&response);
         assert_eq!(query_value(&location, "state").as_deref(), Some("state-123"), "state round-trips");
-        assert_eq!(query_value(&location, "iss").as_deref(), Some(self.base.as_str()));
+        assert_eq!(query_value(&location, "iss").as_deref(), Some(self.browser.base.as_str()));
         query_value(&location, "code").unwrap_or_else(|| panic!("no code in {location}"))
     }
 
-    async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
-        let response = common::http().post(format!("{}/token", self.base)).form(form).send().await.unwrap();
-        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
-    }
-
     async fn exchange(&self, client_id: &str, code: &str, verifier: &str) -> (u16, Value) {
-        let resource = format!("{}/mcp", self.base);
-        self.token(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", client_id),
-            ("code", code),
-            ("redirect_uri", CALLBACK),
-            ("code_verifier", verifier),
-            ("resource", &resource),
-        ])
-        .await
+        let resource = format!("{}/mcp", self.browser.base);
+        self.browser
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", client_id),
+                ("code", code),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", verifier),
+                ("resource", &resource),
+            ])
+            .await
     }
 
     async fn refresh(&self, client_id: &str, refresh_token: &str) -> (u16, Value) {
-        self.token(&[("grant_type", "refresh_token"), ("client_id", client_id), ("refresh_token", refresh_token)]).await
+        self.browser.token(&[("grant_type", "refresh_token"), ("client_id", client_id), ("refresh_token", refresh_token)]).await
     }
 
     /// Signs in a new client with the given decision and returns its client id and tokens.
     async fn sign_in(&self, scope: &str, decision: &[(&str, &str)]) -> (String, Value) {
-        let client_id = self.register(&[CALLBACK]).await;
-        let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
-        let code = self.code(&client_id, &challenge_of(verifier), scope, decision).await;
-        let (status, tokens) = self.exchange(&client_id, &code, verifier).await;
+        let client_id = self.browser.register(&[CALLBACK]).await;
+        let code = self.code(&client_id, &challenge_of(VERIFIER), scope, decision).await;
+        let (status, tokens) = self.exchange(&client_id, &code, VERIFIER).await;
         assert_eq!(status, 200, "{tokens}");
         (client_id, tokens)
     }
 
     /// The status of an MCP initialize sent with this bearer token.
     async fn mcp_status(&self, token: &str) -> u16 {
-        common::http()
-            .post(self.test.server.mcp_url())
-            .header("accept", "application/json, text/event-stream")
-            .bearer_auth(token)
-            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        common::initialize_status(&self.test.server.mcp_url(), Some(token)).await.0
     }
 
     /// A new team on the embedded sandbox, and its API key.
@@ -180,20 +115,8 @@ impl Setup {
     }
 
     async fn connect_with(&self, token: &str) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
-        let transport = StreamableHttpClientTransport::from_config(
-            StreamableHttpClientTransportConfig::with_uri(self.test.server.mcp_url()).auth_header(token.to_owned()),
-        );
-        ().serve(transport).await.expect("a valid token connects")
+        common::connect_with_token(&self.test.server.mcp_url(), token).await
     }
-}
-
-fn redirect_location(response: &reqwest::Response) -> String {
-    assert_eq!(response.status().as_u16(), 303, "expected a redirect back to the client");
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
-
-fn query_value(url: &str, name: &str) -> Option<String> {
-    reqwest::Url::parse(url).unwrap().query_pairs().find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
 }
 
 fn claims_of(token: &str) -> Value {
@@ -223,19 +146,19 @@ async fn rmcp_oauth_client_discovers_registers_signs_in_calls_a_tool_and_refresh
     let authorization_url = state.get_authorization_url().await.unwrap();
     assert!(authorization_url.contains("code_challenge_method=S256"), "{authorization_url}");
     // The browser's part: the consent page, then one click on the sandbox team.
-    let page = setup.open_consent(&authorization_url).await;
+    let page = setup.browser.open_consent(&authorization_url).await;
     assert!(page.body.contains("rmcp OAuth test"), "the page names the client");
     assert!(page.body.contains("127.0.0.1:47000"), "the page names the redirect host");
     assert!(page.body.contains("Sandbox"), "the page says it is the sandbox");
     assert!(page.body.contains("Send an SMS or MMS") && page.body.contains("messages:send"), "the page lists the scopes");
-    let callback = redirect_location(&setup.submit(&page, &[("decision", "sandbox")]).await);
+    let callback = redirect_location(&setup.browser.submit(&page, &[("decision", "sandbox")]).await);
     state.handle_callback_url(&callback).await.expect("rmcp exchanges the code, checking state and iss");
     let manager = state.into_authorization_manager().expect("authorized");
 
     let first = manager.get_access_token().await.unwrap();
     let claims = claims_of(&first);
     assert_eq!(claims["aud"], setup.test.server.mcp_url(), "the resource is the audience");
-    assert_eq!(claims["iss"], setup.base);
+    assert_eq!(claims["iss"], setup.browser.base);
     assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 600, "access tokens are short-lived");
     manager.refresh_token().await.expect("rmcp refreshes");
     let second = manager.get_access_token().await.unwrap();
@@ -267,46 +190,49 @@ async fn the_authorization_server_publishes_what_clients_discover() {
     let setup = setup().await;
     let http = common::http();
     for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
-        let metadata: Value = http.get(format!("{}{path}", setup.base)).send().await.unwrap().json().await.unwrap();
-        assert_eq!(metadata["issuer"], setup.base, "{path}");
+        let metadata: Value = http.get(format!("{}{path}", setup.browser.base)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(metadata["issuer"], setup.browser.base, "{path}");
         assert_eq!(metadata["code_challenge_methods_supported"], json!(["S256"]), "{path}");
         assert_eq!(metadata["client_id_metadata_document_supported"], true);
-        assert_eq!(metadata["registration_endpoint"], format!("{}/register", setup.base));
-        assert_eq!(metadata["revocation_endpoint"], format!("{}/revoke", setup.base));
+        assert_eq!(metadata["registration_endpoint"], format!("{}/register", setup.browser.base));
+        assert_eq!(metadata["revocation_endpoint"], format!("{}/revoke", setup.browser.base));
     }
     let resource: Value =
-        http.get(format!("{}/.well-known/oauth-protected-resource/mcp", setup.base)).send().await.unwrap().json().await.unwrap();
-    assert_eq!(resource["authorization_servers"], json!([setup.base]));
+        http.get(format!("{}/.well-known/oauth-protected-resource/mcp", setup.browser.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(resource["authorization_servers"], json!([setup.browser.base]));
     assert_eq!(resource["resource"], setup.test.server.mcp_url());
-    let jwks: Value = http.get(format!("{}/jwks.json", setup.base)).send().await.unwrap().json().await.unwrap();
+    let jwks: Value = http.get(format!("{}/jwks.json", setup.browser.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks["keys"][0]["kty"], "EC");
     assert!(jwks["keys"][0].get("d").is_none(), "the JWKS holds no private part");
     let unauthenticated = http.post(setup.test.server.mcp_url()).json(&json!({})).send().await.unwrap();
     assert_eq!(unauthenticated.status().as_u16(), 401);
     let challenge = unauthenticated.headers()["www-authenticate"].to_str().unwrap();
-    assert!(challenge.contains(&format!("resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"", setup.base)), "{challenge}");
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{}/.well-known/oauth-protected-resource/mcp\"", setup.browser.base)),
+        "{challenge}"
+    );
     setup.test.server.shutdown().await;
 }
 
 #[tokio::test]
 async fn authorization_requests_without_s256_pkce_or_with_a_foreign_redirect_are_refused() {
     let setup = setup().await;
-    let client_id = setup.register(&[CALLBACK]).await;
-    let resource = format!("{}/mcp", setup.base);
-    let challenge = challenge_of("a-verifier-of-at-least-forty-three-characters-0123456789");
+    let client_id = setup.browser.register(&[CALLBACK]).await;
+    let resource = format!("{}/mcp", setup.browser.base);
+    let challenge = challenge_of(VERIFIER);
 
     // Missing PKCE and plain PKCE go back to the client as invalid_request, with the state.
     let mut missing = setup.standard_request(&challenge, "contacts:read", &resource);
     missing.retain(|(name, _)| !name.starts_with("code_challenge"));
-    let response = setup.browser.get(setup.authorize_url(&client_id, &missing)).send().await.unwrap();
+    let response = setup.browser.http.get(setup.authorize_url(&client_id, &missing)).send().await.unwrap();
     let location = redirect_location(&response);
     assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_request"));
     assert!(query_value(&location, "error_description").unwrap().contains("PKCE is required"));
     assert_eq!(query_value(&location, "state").as_deref(), Some("state-123"));
-    let mut plain = setup.standard_request("a-verifier-of-at-least-forty-three-characters-0123456789", "contacts:read", &resource);
+    let mut plain = setup.standard_request(VERIFIER, "contacts:read", &resource);
     plain.retain(|(name, _)| *name != "code_challenge_method");
     plain.push(("code_challenge_method", "plain"));
-    let location = redirect_location(&setup.browser.get(setup.authorize_url(&client_id, &plain)).send().await.unwrap());
+    let location = redirect_location(&setup.browser.http.get(setup.authorize_url(&client_id, &plain)).send().await.unwrap());
     assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_request"));
     assert!(query_value(&location, "error_description").unwrap().contains("plain PKCE is not accepted"));
 
@@ -314,7 +240,7 @@ async fn authorization_requests_without_s256_pkce_or_with_a_foreign_redirect_are
     let mut foreign = setup.standard_request(&challenge, "contacts:read", &resource);
     foreign.retain(|(name, _)| *name != "redirect_uri");
     foreign.push(("redirect_uri", "https://attacker.example/callback"));
-    let response = setup.browser.get(setup.authorize_url(&client_id, &foreign)).send().await.unwrap();
+    let response = setup.browser.http.get(setup.authorize_url(&client_id, &foreign)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 400);
     assert!(response.headers().get("location").is_none());
     assert!(response.text().await.unwrap().contains("not one of its registered redirect URIs"));
@@ -323,21 +249,21 @@ async fn authorization_requests_without_s256_pkce_or_with_a_foreign_redirect_are
     let mut other_port = setup.standard_request(&challenge, "contacts:read", &resource);
     other_port.retain(|(name, _)| *name != "redirect_uri");
     other_port.push(("redirect_uri", "http://127.0.0.1:51234/callback"));
-    assert_eq!(setup.browser.get(setup.authorize_url(&client_id, &other_port)).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(setup.browser.http.get(setup.authorize_url(&client_id, &other_port)).send().await.unwrap().status().as_u16(), 200);
 
     // A resource that is not this server is refused: tokens are only for this audience.
     let other = setup.standard_request(&challenge, "contacts:read", "https://other.example/mcp");
-    let location = redirect_location(&setup.browser.get(setup.authorize_url(&client_id, &other)).send().await.unwrap());
+    let location = redirect_location(&setup.browser.http.get(setup.authorize_url(&client_id, &other)).send().await.unwrap());
     assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_target"));
 
     // offline_access (OIDC's request for a refresh token) is accepted and not granted as a scope.
     let offline = setup.standard_request(&challenge, "contacts:read offline_access", &resource);
-    let page = setup.open_consent(&setup.authorize_url(&client_id, &offline)).await;
+    let page = setup.browser.open_consent(&setup.authorize_url(&client_id, &offline)).await;
     assert!(page.body.contains("contacts:read") && !page.body.contains("offline_access"));
 
     // An unknown scope is refused by name.
     let unknown = setup.standard_request(&challenge, "contacts:read admin:everything", &resource);
-    let location = redirect_location(&setup.browser.get(setup.authorize_url(&client_id, &unknown)).send().await.unwrap());
+    let location = redirect_location(&setup.browser.http.get(setup.authorize_url(&client_id, &unknown)).send().await.unwrap());
     assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_scope"));
     setup.test.server.shutdown().await;
 }
@@ -345,15 +271,16 @@ async fn authorization_requests_without_s256_pkce_or_with_a_foreign_redirect_are
 #[tokio::test]
 async fn the_consent_page_needs_its_csrf_cookie_and_deny_returns_access_denied() {
     let setup = setup().await;
-    let client_id = setup.register(&[CALLBACK]).await;
-    let resource = format!("{}/mcp", setup.base);
-    let challenge = challenge_of("a-verifier-of-at-least-forty-three-characters-0123456789");
+    let client_id = setup.browser.register(&[CALLBACK]).await;
+    let resource = format!("{}/mcp", setup.browser.base);
+    let challenge = challenge_of(VERIFIER);
     let url = setup.authorize_url(&client_id, &setup.standard_request(&challenge, "contacts:read", &resource));
-    let page = setup.open_consent(&url).await;
+    let page = setup.browser.open_consent(&url).await;
 
     let forged = setup
         .browser
-        .post(format!("{}/authorize", setup.base))
+        .http
+        .post(format!("{}/authorize", setup.browser.base))
         .form(&[("request", page.request.as_str()), ("csrf", page.csrf.as_str()), ("decision", "sandbox")])
         .send()
         .await
@@ -361,7 +288,8 @@ async fn the_consent_page_needs_its_csrf_cookie_and_deny_returns_access_denied()
     assert_eq!(forged.status().as_u16(), 403, "no cookie, no sign-in");
     let cross_site = setup
         .browser
-        .post(format!("{}/authorize", setup.base))
+        .http
+        .post(format!("{}/authorize", setup.browser.base))
         .header("cookie", &page.cookie)
         .header("origin", "https://attacker.example")
         .form(&[("request", page.request.as_str()), ("csrf", page.csrf.as_str()), ("decision", "sandbox")])
@@ -370,15 +298,15 @@ async fn the_consent_page_needs_its_csrf_cookie_and_deny_returns_access_denied()
         .unwrap();
     assert_eq!(cross_site.status().as_u16(), 403, "a form posted from another site is refused");
 
-    let bad_key = setup.submit(&page, &[("decision", "allow"), ("api_key", "not-a-real-key")]).await;
+    let bad_key = setup.browser.submit(&page, &[("decision", "allow"), ("api_key", "not-a-real-key")]).await;
     assert_eq!(bad_key.status().as_u16(), 400);
     let body = bad_key.text().await.unwrap();
     assert!(body.contains("Clerk Chat refused this API key"), "{body}");
 
-    let denied = redirect_location(&setup.submit(&page, &[("decision", "deny")]).await);
+    let denied = redirect_location(&setup.browser.submit(&page, &[("decision", "deny")]).await);
     assert_eq!(query_value(&denied, "error").as_deref(), Some("access_denied"));
     assert_eq!(query_value(&denied, "state").as_deref(), Some("state-123"));
-    let again = setup.submit(&page, &[("decision", "sandbox")]).await;
+    let again = setup.browser.submit(&page, &[("decision", "sandbox")]).await;
     assert_eq!(again.status().as_u16(), 400, "an answered page cannot be answered again");
     setup.test.server.shutdown().await;
 }
@@ -386,8 +314,8 @@ async fn the_consent_page_needs_its_csrf_cookie_and_deny_returns_access_denied()
 #[tokio::test]
 async fn codes_are_single_use_and_bound_to_verifier_and_redirect() {
     let setup = setup().await;
-    let client_id = setup.register(&[CALLBACK]).await;
-    let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
+    let client_id = setup.browser.register(&[CALLBACK]).await;
+    let verifier = VERIFIER;
     let challenge = challenge_of(verifier);
 
     let code = setup.code(&client_id, &challenge, "contacts:read", &[("decision", "sandbox")]).await;
@@ -396,12 +324,15 @@ async fn codes_are_single_use_and_bound_to_verifier_and_redirect() {
     assert!(error["error_description"].as_str().unwrap().contains("code_verifier does not match"));
 
     let code = setup.code(&client_id, &challenge, "contacts:read", &[("decision", "sandbox")]).await;
-    let (status, error) =
-        setup.token(&[("grant_type", "authorization_code"), ("client_id", &client_id), ("code", &code), ("redirect_uri", CALLBACK)]).await;
+    let (status, error) = setup
+        .browser
+        .token(&[("grant_type", "authorization_code"), ("client_id", &client_id), ("code", &code), ("redirect_uri", CALLBACK)])
+        .await;
     assert_eq!((status, error["error"].as_str()), (400, Some("invalid_request")), "no verifier at all: {error}");
 
     let code = setup.code(&client_id, &challenge, "contacts:read", &[("decision", "sandbox")]).await;
     let (status, error) = setup
+        .browser
         .token(&[
             ("grant_type", "authorization_code"),
             ("client_id", &client_id),
@@ -443,6 +374,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family() {
     // Narrowing the scope on refresh is allowed, widening is not.
     let (client_id, tokens) = setup.sign_in("contacts:read messages:read", &[("decision", "sandbox")]).await;
     let (status, error) = setup
+        .browser
         .token(&[
             ("grant_type", "refresh_token"),
             ("client_id", &client_id),
@@ -460,7 +392,7 @@ async fn revocation_ends_the_sign_in() {
     let http = common::http();
     let (client_id, tokens) = setup.sign_in("contacts:read", &[("decision", "sandbox")]).await;
     let revoked = http
-        .post(format!("{}/revoke", setup.base))
+        .post(format!("{}/revoke", setup.browser.base))
         .form(&[("token", refresh_of(&tokens).as_str()), ("client_id", &client_id)])
         .send()
         .await
@@ -471,10 +403,10 @@ async fn revocation_ends_the_sign_in() {
 
     // Revoking an access token ends its sign-in as well; unknown tokens get the same 200.
     let (_, tokens) = setup.sign_in("contacts:read", &[("decision", "sandbox")]).await;
-    let revoked = http.post(format!("{}/revoke", setup.base)).form(&[("token", access(&tokens).as_str())]).send().await.unwrap();
+    let revoked = http.post(format!("{}/revoke", setup.browser.base)).form(&[("token", access(&tokens).as_str())]).send().await.unwrap();
     assert_eq!(revoked.status().as_u16(), 200);
     assert_eq!(setup.mcp_status(&access(&tokens)).await, 401);
-    let unknown = http.post(format!("{}/revoke", setup.base)).form(&[("token", "nothing-like-a-token")]).send().await.unwrap();
+    let unknown = http.post(format!("{}/revoke", setup.browser.base)).form(&[("token", "nothing-like-a-token")]).send().await.unwrap();
     assert_eq!(unknown.status().as_u16(), 200);
     setup.test.server.shutdown().await;
 }
@@ -573,19 +505,21 @@ async fn a_client_id_metadata_document_identifies_the_client() {
         .route("/oauth/liar.json", axum::routing::get(move || async move { axum::Json(lie) }));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
-    let resource = format!("{}/mcp", setup.base);
+    let verifier = VERIFIER;
+    let resource = format!("{}/mcp", setup.browser.base);
     let challenge = challenge_of(verifier);
-    let page = setup.open_consent(&setup.authorize_url(&client_id, &setup.standard_request(&challenge, "contacts:read", &resource))).await;
+    let page =
+        setup.browser.open_consent(&setup.authorize_url(&client_id, &setup.standard_request(&challenge, "contacts:read", &resource))).await;
     assert!(page.body.contains("Metadata App"));
     assert!(!page.body.contains("name given by the app itself"), "a metadata document is fetched from the client's own URL");
-    let code = query_value(&redirect_location(&setup.submit(&page, &[("decision", "sandbox")]).await), "code").unwrap();
+    let code = query_value(&redirect_location(&setup.browser.submit(&page, &[("decision", "sandbox")]).await), "code").unwrap();
     let (status, tokens) = setup.exchange(&client_id, &code, verifier).await;
     assert_eq!(status, 200, "{tokens}");
     assert_eq!(claims_of(&access(&tokens))["client_id"], client_id);
 
     let response = setup
         .browser
+        .http
         .get(setup.authorize_url(&liar_id, &setup.standard_request(&challenge, "contacts:read", &resource)))
         .send()
         .await
@@ -600,7 +534,7 @@ async fn bad_registrations_get_rfc_7591_errors() {
     let setup = setup().await;
     let http = common::http();
     let register =
-        |body: String| http.post(format!("{}/register", setup.base)).header("content-type", "application/json").body(body).send();
+        |body: String| http.post(format!("{}/register", setup.browser.base)).header("content-type", "application/json").body(body).send();
     let response = register("{not json".to_owned()).await.unwrap();
     assert_eq!(response.status().as_u16(), 400);
     assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_client_metadata");
@@ -671,20 +605,22 @@ async fn on_loopback_localhost_names_the_same_server() {
     let metadata: Value =
         http.get(format!("{localhost}/.well-known/oauth-protected-resource/mcp")).send().await.unwrap().json().await.unwrap();
     assert_eq!(metadata["resource"], format!("{localhost}/mcp"), "the resource as the client was given it");
-    assert_eq!(metadata["authorization_servers"], json!([setup.base]), "one issuer, whatever the name");
+    assert_eq!(metadata["authorization_servers"], json!([setup.browser.base]), "one issuer, whatever the name");
     let challenge = http.post(format!("{localhost}/mcp")).json(&json!({})).send().await.unwrap();
     let challenge = challenge.headers()["www-authenticate"].to_str().unwrap().to_owned();
     assert!(challenge.contains(&format!("resource_metadata=\"{localhost}/.well-known/")), "{challenge}");
 
     // A resource named through localhost is this server; the token's audience stays canonical.
-    let client_id = setup.register(&[CALLBACK]).await;
-    let verifier = "a-verifier-of-at-least-forty-three-characters-0123456789";
+    let client_id = setup.browser.register(&[CALLBACK]).await;
+    let verifier = VERIFIER;
     let resource = format!("{localhost}/mcp");
     let page = setup
+        .browser
         .open_consent(&setup.authorize_url(&client_id, &setup.standard_request(&challenge_of(verifier), "contacts:read", &resource)))
         .await;
-    let code = query_value(&redirect_location(&setup.submit(&page, &[("decision", "sandbox")]).await), "code").unwrap();
+    let code = query_value(&redirect_location(&setup.browser.submit(&page, &[("decision", "sandbox")]).await), "code").unwrap();
     let (status, tokens) = setup
+        .browser
         .token(&[
             ("grant_type", "authorization_code"),
             ("client_id", &client_id),
@@ -702,7 +638,7 @@ async fn on_loopback_localhost_names_the_same_server() {
 #[tokio::test]
 async fn registrations_and_consent_answers_are_limited_per_address() {
     let setup = setup().await;
-    let register = || common::http().post(format!("{}/register", setup.base)).json(&json!({"redirect_uris": [CALLBACK]})).send();
+    let register = || common::http().post(format!("{}/register", setup.browser.base)).json(&json!({"redirect_uris": [CALLBACK]})).send();
     for attempt in 0..30 {
         assert_eq!(register().await.unwrap().status().as_u16(), 201, "attempt {attempt} is within the allowance");
     }
@@ -712,10 +648,10 @@ async fn registrations_and_consent_answers_are_limited_per_address() {
     let error: Value = refused.json().await.unwrap();
     assert!(error["error_description"].as_str().unwrap().contains("try again in"), "{error}");
     // The same allowance covers answers to the consent page, which try keys with Clerk Chat.
-    let answer = setup.browser.post(format!("{}/authorize", setup.base)).form(&[("decision", "allow")]).send().await.unwrap();
+    let answer = setup.browser.http.post(format!("{}/authorize", setup.browser.base)).form(&[("decision", "allow")]).send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 429);
     // Reading metadata and exchanging tokens are not limited.
-    let metadata = common::http().get(format!("{}/.well-known/oauth-authorization-server", setup.base)).send().await.unwrap();
+    let metadata = common::http().get(format!("{}/.well-known/oauth-authorization-server", setup.browser.base)).send().await.unwrap();
     assert_eq!(metadata.status().as_u16(), 200);
     setup.test.server.shutdown().await;
 }

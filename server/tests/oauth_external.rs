@@ -8,10 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 
 const ISSUER_KEY: &[u8] = include_bytes!("fixtures/test-issuer-es256.pem");
@@ -66,16 +63,7 @@ fn claims(setup: &Setup, scope: &str) -> Value {
 }
 
 async fn status_with(setup: &Setup, token: Option<&str>) -> (u16, String) {
-    let mut request = common::http()
-        .post(setup.server.mcp_url())
-        .header("accept", "application/json, text/event-stream")
-        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let challenge = response.headers().get("www-authenticate").map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default();
-    (response.status().as_u16(), challenge)
+    common::initialize_status(&setup.server.mcp_url(), token).await
 }
 
 #[tokio::test]
@@ -130,10 +118,7 @@ fn b64(text: &str) -> String {
 async fn a_token_without_the_tools_scope_gets_403_insufficient_scope() {
     let setup = setup().await;
     let read_only = token(claims(&setup, "messages:read contacts:read"), ISSUER_KEY);
-    let transport = StreamableHttpClientTransport::from_config(
-        StreamableHttpClientTransportConfig::with_uri(setup.server.mcp_url()).auth_header(read_only.clone()),
-    );
-    let client = ().serve(transport).await.expect("a valid token connects");
+    let client = common::connect_with_token(&setup.server.mcp_url(), &read_only).await;
     let tools = client.list_all_tools().await.unwrap();
     assert_eq!(tools.len(), 10, "tools are listed; calling one needs its scope");
     let read = client.call_tool(CallToolRequestParams::new("search_contacts")).await.unwrap();

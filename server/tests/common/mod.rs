@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,6 +13,7 @@ use clerk_mcp::{RunningServer, Settings};
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam};
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
 
@@ -71,6 +74,28 @@ pub async fn connect(url: &str) -> (Client, Recorder) {
     let recorder = Recorder::default();
     let client = recorder.clone().serve(StreamableHttpClientTransport::from_uri(url.to_owned())).await.expect("the client connects");
     (client, recorder)
+}
+
+/// An rmcp session that sends this bearer token with every request.
+pub async fn connect_with_token(url: &str, token: &str) -> RunningService<RoleClient, ()> {
+    install_crypto_provider();
+    let transport =
+        StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(url).auth_header(token.to_owned()));
+    ().serve(transport).await.expect("a valid token connects")
+}
+
+/// The status and `WWW-Authenticate` challenge of an MCP initialize with this bearer token.
+pub async fn initialize_status(url: &str, token: Option<&str>) -> (u16, String) {
+    let mut request = http().post(url).header("accept", "application/json, text/event-stream").json(&serde_json::json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let challenge = response.headers().get("www-authenticate").map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default();
+    (response.status().as_u16(), challenge)
 }
 
 pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
