@@ -64,25 +64,7 @@ impl From<Diagnostic> for Diagnostics {
     }
 }
 
-/// The closest of `candidates` to `wrong`, phrased as a suggestion, when one is close
-/// enough to be a plausible typo or a camelCase/snake_case mix-up.
-pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let normalized_wrong = normalize_for_comparison(wrong);
-    candidates
-        .into_iter()
-        .map(|candidate| {
-            let exact_after_normalizing = normalize_for_comparison(candidate) == normalized_wrong;
-            let similarity = if exact_after_normalizing { 1.0 } else { strsim::jaro_winkler(wrong, candidate) };
-            (candidate, similarity)
-        })
-        .filter(|(_, similarity)| *similarity >= 0.8)
-        .max_by(|left, right| left.1.total_cmp(&right.1))
-        .map(|(candidate, _)| format!("did you mean `{candidate}`?"))
-}
-
-fn normalize_for_comparison(name: &str) -> String {
-    name.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect()
-}
+pub use clerk_support::did_you_mean::did_you_mean;
 
 /// The 1-based line of a byte offset in `text`.
 pub fn line_of_offset(text: &str, offset: usize) -> usize {

@@ -40,19 +40,19 @@ const REJECTED_KEYWORDS: [(&str, &str); 3] = [
     ("xml", "XML bodies are not supported"),
 ];
 
-pub struct Inliner<'a> {
+pub(crate) struct Inliner<'a> {
     spec: &'a Spec,
     /// The references being expanded, to refuse recursive schemas instead of looping.
     stack: Vec<String>,
 }
 
 impl<'a> Inliner<'a> {
-    pub fn new(spec: &'a Spec) -> Self {
+    pub(crate) fn new(spec: &'a Spec) -> Self {
         Inliner { spec, stack: Vec::new() }
     }
 
     /// `keys` locates the schema in the YAML, for error lines.
-    pub fn inline(&mut self, schema: &Value, keys: &[&str]) -> Result<Value, Diagnostic> {
+    pub(crate) fn inline(&mut self, schema: &Value, keys: &[&str]) -> Result<Value, Diagnostic> {
         let Some(object) = schema.as_object() else {
             return Err(self.spec.diagnostic(keys, "a schema must be a mapping"));
         };

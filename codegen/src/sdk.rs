@@ -16,7 +16,7 @@ pub struct GeneratedSdk {
     pub client_methods: Vec<String>,
 }
 
-pub fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
+pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
     let mut settings = progenitor::GenerationSettings::default();
     settings.with_interface(progenitor::InterfaceStyle::Builder).with_tag(progenitor::TagStyle::Merged).with_derive("PartialEq");
     let mut generator = progenitor::Generator::new(&settings);

@@ -86,9 +86,7 @@ impl Client {
 
     pub fn with_options(base_url: &str, api_key: &ApiKey, options: &ClientOptions) -> Result<Client, ClientBuildError> {
         let base_url = normalize_base_url(base_url)?;
-        // reqwest is built without a default crypto provider, to avoid compiling aws-lc;
-        // ring is installed once per process. A second install fails harmlessly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        clerk_support::tls::install_crypto_provider();
         let mut key_header = reqwest::header::HeaderValue::from_str(api_key.expose())
             .expect("ApiKey::new admits only visible ASCII, which is a valid header value");
         key_header.set_sensitive(true);

@@ -30,6 +30,7 @@
 extern crate self as clerk_chat;
 
 mod client;
+pub mod phone;
 #[allow(clippy::all, clippy::pedantic, unused_imports, unused_qualifications, missing_docs)]
 #[rustfmt::skip]
 mod sdk;

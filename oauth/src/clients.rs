@@ -22,7 +22,7 @@ const METADATA_CACHE_TTL: Duration = Duration::from_secs(300);
 
 /// An RFC 7591 error: `(error code, description for the developer)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistrationError {
+pub(crate) struct RegistrationError {
     pub code: &'static str,
     pub description: String,
 }
@@ -47,7 +47,7 @@ pub(crate) fn is_loopback_host(url: &Url) -> bool {
 
 /// A redirect URI a client may register: https, http on loopback, or a native app's private-use
 /// scheme; never a fragment, never a scheme that runs code in the browser.
-pub fn check_redirect_uri(uri: &str) -> Result<(), RegistrationError> {
+pub(crate) fn check_redirect_uri(uri: &str) -> Result<(), RegistrationError> {
     if uri.len() > MAX_URI_LENGTH {
         return Err(RegistrationError::redirect(format!("redirect URI longer than {MAX_URI_LENGTH} characters")));
     }
@@ -70,7 +70,7 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), RegistrationError> {
 
 /// Exact match, except that a loopback http redirect may use any port (RFC 8252 7.3): native
 /// apps listen on whatever port is free.
-pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
+pub(crate) fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
@@ -89,7 +89,7 @@ pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
 /// Checks an RFC 7591 registration request and returns the client to store, with the
 /// registration response. Every client is public (`token_endpoint_auth_method: none`) and uses
 /// PKCE: a secret in an app on a user's machine protects nothing.
-pub fn register(request: &Value, client_id: String, issued_at: i64) -> Result<ClientRecord, RegistrationError> {
+pub(crate) fn register(request: &Value, client_id: String, issued_at: i64) -> Result<ClientRecord, RegistrationError> {
     let object = request.as_object().ok_or_else(|| RegistrationError::metadata("the registration must be a JSON object"))?;
     let redirect_uris = redirect_uris(object.get("redirect_uris"))?;
     let client_name = client_name(object.get("client_name"))?.unwrap_or_else(|| "Unnamed app".to_owned());
@@ -146,12 +146,12 @@ fn client_name(value: Option<&Value>) -> Result<Option<String>, RegistrationErro
 }
 
 /// Is this client id a URL naming a client ID metadata document?
-pub fn is_metadata_document_id(client_id: &str) -> bool {
+pub(crate) fn is_metadata_document_id(client_id: &str) -> bool {
     client_id.starts_with("https://") || client_id.starts_with("http://")
 }
 
 /// Fetches and checks client ID metadata documents, with a short cache.
-pub struct MetadataDocuments {
+pub(crate) struct MetadataDocuments {
     http: reqwest::Client,
     /// Loopback and private addresses may be fetched only when the server itself is local:
     /// a public server fetching them would let anyone probe its network.
@@ -160,9 +160,8 @@ pub struct MetadataDocuments {
 }
 
 impl MetadataDocuments {
-    pub fn new(allow_local_addresses: bool) -> MetadataDocuments {
-        // reqwest is built without a default TLS provider (to avoid compiling a second one).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+    pub(crate) fn new(allow_local_addresses: bool) -> MetadataDocuments {
+        clerk_support::tls::install_crypto_provider();
         let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5)).redirect(reqwest::redirect::Policy::none());
         if !allow_local_addresses {
             builder = builder.dns_resolver(PublicAddressesOnly);
@@ -173,7 +172,7 @@ impl MetadataDocuments {
 
     /// The client a metadata-document client id describes. The error is a sentence for the
     /// error page.
-    pub async fn client(&self, client_id: &str) -> Result<ClientRecord, String> {
+    pub(crate) async fn client(&self, client_id: &str) -> Result<ClientRecord, String> {
         if let Some((client, fetched)) = self.cache.lock().expect("the cache lock is never poisoned").get(client_id)
             && fetched.elapsed() < METADATA_CACHE_TTL
         {

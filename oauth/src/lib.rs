@@ -5,15 +5,19 @@
 //! tokens with reuse detection, and RFC 7009 revocation.
 //!
 //! Users sign in by connecting a Clerk Chat API key; the server checks it upstream (through
-//! [`SignInBackend`]) and keeps it sealed in SQLite. The resource server asks
-//! [`AuthorizationServer::upstream_api_key`] for the key of the account a token names.
+//! [`SignInBackend`]) and keeps it sealed in its store, chosen by a database URL. The resource
+//! server asks [`AuthorizationServer::upstream_api_key`] for the key of the account a token
+//! names.
 
 mod clients;
 mod endpoints;
+mod errors;
 mod limits;
 mod pages;
 mod secrets;
+mod signing;
 mod store;
+mod vault;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -22,17 +26,19 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use clerk_store::{DatabaseUrl, StoreError};
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::JwkSet;
+
+pub use errors::{AccountKeyError, KeyCheckError, OAuthError};
 
 /// A boxed future, so that [`SignInBackend`] stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What the authorization server needs from the rest of the server at sign-in.
 pub trait SignInBackend: Send + Sync + 'static {
-    /// Checks an API key with the Clerk Chat API, with a cheap call. The error is a sentence
-    /// the consent page shows the user.
-    fn check_api_key<'a>(&'a self, api_key: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    /// Checks an API key with the Clerk Chat API, with a cheap call.
+    fn check_api_key<'a>(&'a self, api_key: &'a str) -> BoxFuture<'a, Result<(), KeyCheckError>>;
 
     /// On the sandbox: the API key of the team that "one click" signs in to.
     fn sandbox_team_key(&self) -> Option<String>;
@@ -41,34 +47,46 @@ pub trait SignInBackend: Send + Sync + 'static {
 /// A scope and what it lets an app do, in words for the consent page.
 #[derive(Debug, Clone)]
 pub struct ScopeDescription {
+    /// The scope, such as `messages:send`.
     pub name: String,
+    /// What it allows, for a person deciding whether to allow it.
     pub description: String,
 }
 
+/// How the authorization server is set up; [`AuthorizationServerConfig::new`] has the defaults.
 #[derive(Debug, Clone)]
 pub struct AuthorizationServerConfig {
     /// The issuer: the server's canonical base URL, such as `https://mcp.example.com`.
     pub issuer: String,
     /// The one resource tokens are issued for: the canonical URL of `/mcp`.
     pub resource: String,
+    /// Every scope a client may ask for.
     pub scopes: Vec<ScopeDescription>,
-    /// Holds `oauth.db`, the signing key and, unless configured, the vault key.
+    /// Holds the signing key and, unless configured, the vault key.
     pub directory: PathBuf,
+    /// Where sign-ins are stored; `sqlite://DIRECTORY/oauth.db` by default.
+    pub database: DatabaseUrl,
     /// Base64 of 32 bytes sealing the stored API keys; generated into `directory` when absent.
     pub vault_key: Option<String>,
     /// Shows the sandbox banner and the one-click sign-in.
     pub sandbox: bool,
+    /// How long an access token is valid.
     pub access_token_lifetime: Duration,
+    /// How long a refresh token is valid (each use rotates it).
     pub refresh_token_lifetime: Duration,
+    /// How long an authorization code may wait to be exchanged.
     pub code_lifetime: Duration,
 }
 
 impl AuthorizationServerConfig {
+    /// The defaults: tokens for 10 minutes, refresh tokens for 30 days, codes for 60 seconds,
+    /// the database in `directory`.
     pub fn new(issuer: String, resource: String, scopes: Vec<ScopeDescription>, directory: PathBuf) -> AuthorizationServerConfig {
         AuthorizationServerConfig {
             issuer,
             resource,
             scopes,
+            database: default_database(&directory),
             directory,
             vault_key: None,
             sandbox: false,
@@ -79,30 +97,17 @@ impl AuthorizationServerConfig {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum OAuthError {
-    #[error("cannot open the authorization server's database {path}: {source}")]
-    Database { path: PathBuf, source: sqlx::Error },
-    #[error("cannot read or write {path}: {source}")]
-    SecretFile { path: PathBuf, source: std::io::Error },
-    #[error("{0} is not a P-256 private key in PKCS#8; move it away to have a new one made (tokens signed with it stop working)")]
-    InvalidSigningKey(PathBuf),
-    #[error("CLERK_MCP_VAULT_KEY must be 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`")]
-    InvalidVaultKey,
-    #[error(
-        "the stored API key of this account cannot be opened with the current vault key (was CLERK_MCP_VAULT_KEY changed?); sign in again"
-    )]
-    SealedKeyUnreadable,
-    #[error("the authorization server's database failed: {0}")]
-    Storage(#[from] sqlx::Error),
+/// The store used unless another is configured: SQLite beside the keys.
+pub fn default_database(directory: &std::path::Path) -> DatabaseUrl {
+    DatabaseUrl::sqlite(directory.join("oauth.db"))
 }
 
 /// The authorization server; [`AuthorizationServer::router`] serves it.
 pub struct AuthorizationServer {
     config: AuthorizationServerConfig,
-    store: store::Store,
-    signing_key: secrets::SigningKey,
-    vault: secrets::KeyVault,
+    store: Arc<dyn store::SignInStore>,
+    signing_key: signing::SigningKey,
+    vault: vault::KeyVault,
     backend: Arc<dyn SignInBackend>,
     metadata_documents: clients::MetadataDocuments,
     limits: limits::CostlyRequestLimits,
@@ -111,20 +116,21 @@ pub struct AuthorizationServer {
 }
 
 impl AuthorizationServer {
+    /// Opens the store and the keys (making them on first start) and remembers the grants
+    /// revoked while access tokens of theirs may still be unexpired.
     pub async fn open(config: AuthorizationServerConfig, backend: Arc<dyn SignInBackend>) -> Result<Arc<AuthorizationServer>, OAuthError> {
         let directory = &config.directory;
         std::fs::create_dir_all(directory).map_err(|source| OAuthError::SecretFile { path: directory.clone(), source })?;
-        // The database holds sealed keys and token hashes: only the server's user may read it.
+        // The directory holds the keys: only the server's user may read it.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(directory, std::fs::Permissions::from_mode(0o700))
                 .map_err(|source| OAuthError::SecretFile { path: directory.clone(), source })?;
         }
-        let database = directory.join("oauth.db");
-        let store = store::Store::open(&database).await.map_err(|source| OAuthError::Database { path: database.clone(), source })?;
-        let signing_key = secrets::SigningKey::load_or_create(&directory.join("signing-key.p8"))?;
-        let vault = secrets::KeyVault::open(config.vault_key.as_deref(), &vault_key_path(directory))?;
+        let store = store::open(&config.database).await?;
+        let signing_key = signing::SigningKey::load_or_create(&directory.join("signing-key.p8"))?;
+        let vault = vault::KeyVault::open(config.vault_key.as_deref(), &vault_key_path(directory))?;
         let recent = store::now() - config.access_token_lifetime.as_secs() as i64 - 60;
         let revoked_grants = RwLock::new(store.revoked_grants_since(recent).await?.into_iter().collect());
         let metadata_documents = clients::MetadataDocuments::new(is_loopback_url(&config.issuer));
@@ -138,6 +144,7 @@ impl AuthorizationServer {
         endpoints::router(self.clone())
     }
 
+    /// The issuer every token names, the server's canonical base URL.
     pub fn issuer(&self) -> &str {
         &self.config.issuer
     }
@@ -147,6 +154,7 @@ impl AuthorizationServer {
         (&self.signing_key.key_id, self.signing_key.decoding())
     }
 
+    /// The public keys, as the JWKS endpoint publishes them.
     pub fn jwks(&self) -> JwkSet {
         self.signing_key.jwks()
     }
@@ -157,21 +165,20 @@ impl AuthorizationServer {
         self.revoked_grants.read().expect("the revocation lock is never poisoned").contains(grant_id)
     }
 
-    /// The Clerk Chat API key of a signed-in account; `None` for an unknown account.
-    pub async fn upstream_api_key(&self, account_id: &str) -> Result<Option<String>, OAuthError> {
-        match self.store.sealed_key(account_id).await? {
-            None => Ok(None),
-            Some((nonce, sealed)) => self.vault.open_sealed(account_id, &nonce, &sealed).map(Some).ok_or(OAuthError::SealedKeyUnreadable),
-        }
+    /// The Clerk Chat API key of a signed-in account.
+    pub async fn upstream_api_key(&self, account_id: &str) -> Result<String, AccountKeyError> {
+        let sealed = self.store.sealed_key(account_id).await?.ok_or(AccountKeyError::UnknownAccount)?;
+        self.vault.open_sealed(account_id, &sealed).ok_or(AccountKeyError::Unreadable)
     }
 
+    /// Closes the store; the server answers 503 to whatever needs it afterwards.
     pub async fn close(&self) {
         self.store.close().await;
     }
 
-    /// The one way a grant is revoked: in the database (its refresh tokens) and in memory (its
+    /// The one way a grant is revoked: in the store (its refresh tokens) and in memory (its
     /// access tokens, which the resource server checks without a query).
-    async fn revoke_grant(&self, grant_id: &str) -> Result<(), sqlx::Error> {
+    async fn revoke_grant(&self, grant_id: &str) -> Result<(), StoreError> {
         self.store.revoke_grant(grant_id).await?;
         self.revoked_grants.write().expect("the revocation lock is never poisoned").insert(grant_id.to_owned());
         Ok(())

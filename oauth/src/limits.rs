@@ -22,12 +22,12 @@ const ATTEMPTS_PER_MINUTE: u32 = 30;
 /// Addresses tracked before the ones that are back to a full allowance are forgotten.
 const TRACKED_ADDRESSES: usize = 10_000;
 
-pub struct CostlyRequestLimits {
+pub(crate) struct CostlyRequestLimits {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl CostlyRequestLimits {
-    pub fn new() -> CostlyRequestLimits {
+    pub(crate) fn new() -> CostlyRequestLimits {
         let quota = Quota::per_minute(NonZeroU32::new(ATTEMPTS_PER_MINUTE).expect("the limit is not zero"));
         CostlyRequestLimits { limiter: RateLimiter::keyed(quota) }
     }
@@ -69,7 +69,7 @@ fn client_address(request: &Request) -> IpAddr {
 }
 
 /// Middleware on `POST /register` and `POST /authorize`.
-pub async fn limit_costly_requests(State(server): State<Arc<AuthorizationServer>>, request: Request, next: Next) -> Response {
+pub(crate) async fn limit_costly_requests(State(server): State<Arc<AuthorizationServer>>, request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }

@@ -2,7 +2,7 @@
 //! readable on a phone and by a screen reader. Every value from a request is escaped.
 
 /// What the consent page shows and posts back.
-pub struct ConsentView<'a> {
+pub(crate) struct ConsentView<'a> {
     pub client_name: &'a str,
     /// True when the name comes from the app's own registration and nothing vouches for it.
     pub client_name_unverified: bool,
@@ -16,7 +16,7 @@ pub struct ConsentView<'a> {
     pub error: Option<&'a str>,
 }
 
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         match character {
@@ -58,7 +58,7 @@ fn document(title: &str, body: &str) -> String {
     )
 }
 
-pub fn consent_page(view: &ConsentView<'_>) -> String {
+pub(crate) fn consent_page(view: &ConsentView<'_>) -> String {
     let mut body = String::new();
     body.push_str("<h1>Connect to Clerk Chat</h1>");
     if view.sandbox {
@@ -113,7 +113,7 @@ pub fn consent_page(view: &ConsentView<'_>) -> String {
     document("Connect to Clerk Chat", &body)
 }
 
-pub fn error_page(title: &str, message: &str) -> String {
+pub(crate) fn error_page(title: &str, message: &str) -> String {
     document(title, &format!("<h1>{}</h1><p role=\"alert\">{}</p>", escape(title), escape(message)))
 }
 

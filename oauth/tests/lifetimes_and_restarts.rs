@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use clerk_oauth::{AuthorizationServer, AuthorizationServerConfig, BoxFuture, ScopeDescription, SignInBackend};
+use clerk_oauth::{AuthorizationServer, AuthorizationServerConfig, BoxFuture, KeyCheckError, ScopeDescription, SignInBackend};
 use serde_json::{Value, json};
 use sha2::Digest;
 
@@ -18,8 +18,10 @@ const GOOD_KEY: &str = "team-key-for-tests";
 struct OneKey;
 
 impl SignInBackend for OneKey {
-    fn check_api_key<'a>(&'a self, api_key: &'a str) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move { if api_key == GOOD_KEY { Ok(()) } else { Err("Clerk Chat refused this API key.".to_owned()) } })
+    fn check_api_key<'a>(&'a self, api_key: &'a str) -> BoxFuture<'a, Result<(), KeyCheckError>> {
+        Box::pin(async move {
+            if api_key == GOOD_KEY { Ok(()) } else { Err(KeyCheckError::Rejected("Clerk Chat refused this API key.".to_owned())) }
+        })
     }
 
     fn sandbox_team_key(&self) -> Option<String> {
@@ -160,16 +162,43 @@ async fn sign_ins_keys_and_tokens_survive_a_restart() {
         let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         claims["sub"].as_str().unwrap().to_owned()
     };
-    assert_eq!(running.server.upstream_api_key(&account).await.unwrap().as_deref(), Some(GOOD_KEY));
+    assert_eq!(running.server.upstream_api_key(&account).await.ok().as_deref(), Some(GOOD_KEY));
     running.stop().await;
 
     let restarted = serve(directory.path(), listener().await, (60, 3600)).await;
     let jwks_after: Value = restarted.http.get(format!("{}/jwks.json", restarted.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks_before, jwks_after, "the signing key is persisted");
-    assert_eq!(restarted.server.upstream_api_key(&account).await.unwrap().as_deref(), Some(GOOD_KEY), "the sealed key opens");
+    assert_eq!(restarted.server.upstream_api_key(&account).await.ok().as_deref(), Some(GOOD_KEY), "the sealed key opens");
     let (status, refreshed) = restarted.refresh(&client_id, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "the refresh token survives the restart: {refreshed}");
     let database = std::fs::read(directory.path().join("oauth.db")).unwrap();
     assert!(!database.windows(GOOD_KEY.len()).any(|window| window == GOOD_KEY.as_bytes()), "the API key is not stored in the clear");
     restarted.stop().await;
+}
+
+#[tokio::test]
+async fn a_store_outage_is_temporary_and_says_nothing_of_its_cause() {
+    let directory = tempfile::tempdir().unwrap();
+    let running = serve(directory.path(), listener().await, (60, 3600)).await;
+    let (client_id, code) = running.code().await;
+    let (status, tokens) = running.exchange(&client_id, &code).await;
+    assert_eq!(status, 200, "{tokens}");
+    let unknown = running.server.upstream_api_key("no-such-account").await.unwrap_err();
+    assert!(!unknown.is_temporary(), "an unknown account must sign in again");
+    assert!(unknown.public_message().contains("sign in again"), "{}", unknown.public_message());
+
+    running.server.close().await;
+    let account = {
+        let payload = tokens["access_token"].as_str().unwrap().split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        claims["sub"].as_str().unwrap().to_owned()
+    };
+    let outage = running.server.upstream_api_key(&account).await.unwrap_err();
+    assert!(outage.is_temporary(), "a store outage is not the user's problem: {outage}");
+    assert_eq!(outage.public_message(), "the server cannot reach its database; try again shortly");
+    let (status, error) = running.refresh(&client_id, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!((status, error["error"].as_str()), (503, Some("temporarily_unavailable")), "{error}");
+    let description = error["error_description"].as_str().unwrap();
+    assert!(!description.contains("pool") && !description.contains("sqlx"), "no driver detail reaches a client: {description}");
+    running.task.abort();
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("malformed JSON body: {0}")]
     MalformedJson(String),
     #[error("missing or invalid apiKey header")]
@@ -24,7 +24,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn invalid(message: impl Into<String>) -> ApiError {
+    pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
         ApiError::Invalid(vec![message.into()])
     }
 }

@@ -23,6 +23,14 @@ pub use providers::FAILING_NUMBER;
 pub use segments::{Encoding, measure, segments};
 pub use store::{SeededInbox, TeamSeed};
 
+/// How long a message stays `sending`, and then `sent`, unless configured: 2 s, slow enough to
+/// watch the lifecycle and fast enough to wait for.
+pub const DEFAULT_DELIVERY_DELAY_MS: u64 = 2000;
+
+/// Requests a second per team before 429, unless configured.
+pub const DEFAULT_RATE_LIMIT_PER_SECOND: u32 = 100;
+
+/// How a sandbox is set up; [`SandboxConfig::new`] has the defaults.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     /// The SQLite database file; created, migrated and seeded on first start.
@@ -40,8 +48,8 @@ impl SandboxConfig {
         SandboxConfig {
             database: database.into(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            delivery_delay: Duration::from_secs(2),
-            rate_limit_per_second: 100,
+            delivery_delay: Duration::from_millis(DEFAULT_DELIVERY_DELAY_MS),
+            rate_limit_per_second: DEFAULT_RATE_LIMIT_PER_SECOND,
         }
     }
 }

@@ -19,10 +19,10 @@ struct Arguments {
     #[arg(long, env = "CLERK_SANDBOX_BIND", default_value = "127.0.0.1:8788")]
     bind: SocketAddr,
     /// Milliseconds a message stays `sending`, then `sent` (times the provider's factor).
-    #[arg(long, env = "CLERK_SANDBOX_DELIVERY_DELAY_MS", default_value_t = 2000)]
+    #[arg(long, env = "CLERK_SANDBOX_DELIVERY_DELAY_MS", default_value_t = clerk_sandbox::DEFAULT_DELIVERY_DELAY_MS)]
     delivery_delay_ms: u64,
     /// Requests a second per team before answering 429; 0 turns the limit off.
-    #[arg(long, env = "CLERK_SANDBOX_RATE_LIMIT", default_value_t = 100)]
+    #[arg(long, env = "CLERK_SANDBOX_RATE_LIMIT", default_value_t = clerk_sandbox::DEFAULT_RATE_LIMIT_PER_SECOND)]
     rate_limit: u32,
     /// Also make a new team with this name and print its API key.
     #[arg(long, value_name = "NAME")]

@@ -9,7 +9,7 @@ use std::time::Duration;
 pub const FAILING_NUMBER: &str = "+12025550199";
 
 #[derive(Debug, Clone, Copy)]
-pub struct ProviderBehaviour {
+pub(crate) struct ProviderBehaviour {
     pub name: &'static str,
     pub carries_mms: bool,
     /// Multiplies the configured delivery delay: some providers are slower than others.
@@ -18,7 +18,7 @@ pub struct ProviderBehaviour {
     pub id_prefix: &'static str,
 }
 
-pub const PROVIDERS: [ProviderBehaviour; 9] = [
+pub(crate) const PROVIDERS: [ProviderBehaviour; 9] = [
     ProviderBehaviour { name: "twilio", carries_mms: true, speed_factor: 1.0, id_prefix: "SM" },
     ProviderBehaviour { name: "bandwidth", carries_mms: true, speed_factor: 1.5, id_prefix: "bw-" },
     ProviderBehaviour { name: "telnyx", carries_mms: true, speed_factor: 0.5, id_prefix: "tx-" },
@@ -30,21 +30,21 @@ pub const PROVIDERS: [ProviderBehaviour; 9] = [
     ProviderBehaviour { name: "other", carries_mms: false, speed_factor: 2.0, id_prefix: "ot-" },
 ];
 
-pub const PROVIDER_NAMES: [&str; 9] = ["twilio", "bandwidth", "msteams", "other", "non_voip", "whatsapp", "telnyx", "webex", "rcs"];
+pub(crate) const PROVIDER_NAMES: [&str; 9] = ["twilio", "bandwidth", "msteams", "other", "non_voip", "whatsapp", "telnyx", "webex", "rcs"];
 
-pub fn behaviour(name: &str) -> Option<ProviderBehaviour> {
+pub(crate) fn behaviour(name: &str) -> Option<ProviderBehaviour> {
     PROVIDERS.iter().copied().find(|provider| provider.name == name)
 }
 
 impl ProviderBehaviour {
     /// How long after creation the message is `sent`, and then `delivered` (or `failed`).
-    pub fn timeline(&self, delivery_delay: Duration) -> (Duration, Duration) {
+    pub(crate) fn timeline(&self, delivery_delay: Duration) -> (Duration, Duration) {
         let step = delivery_delay.mul_f64(self.speed_factor);
         (step, step * 2)
     }
 
     /// Why this provider refuses a message, if it does.
-    pub fn refusal(&self, media_urls: &[String]) -> Option<String> {
+    pub(crate) fn refusal(&self, media_urls: &[String]) -> Option<String> {
         (!self.carries_mms && !media_urls.is_empty()).then(|| {
             format!(
                 "provider {} does not carry MMS; remove mediaUrls or send through one of: twilio, bandwidth, telnyx, whatsapp, rcs",

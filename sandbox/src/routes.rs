@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
+use clerk_chat::phone::is_e164;
 use clerk_chat::types;
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
@@ -19,10 +20,10 @@ use tokio::sync::Notify;
 use crate::error::ApiError;
 use crate::providers::{self, PROVIDER_NAMES};
 use crate::store::{ContactFields, MessageFilter, NewCampaign, NewMessage, Store};
-use crate::validate::{Fields, is_e164, parse_object};
+use crate::validate::{Fields, parse_object};
 
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     pub store: Store,
     pub delivery_delay: Duration,
     pub limiter: Arc<RateLimiter>,
@@ -32,7 +33,7 @@ pub struct AppState {
     pub faults: Arc<Mutex<std::collections::VecDeque<u16>>>,
 }
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/public/messages", post(send_message).get(find_messages))
         .route("/public/contacts", get(search_contacts).post(create_contact))
@@ -49,14 +50,14 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// A token bucket per team: `rate` requests a second on average, bursts up to twice that.
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     rate: f64,
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
 }
 
 impl RateLimiter {
     /// `rate` 0 turns limiting off.
-    pub fn new(rate: u32) -> RateLimiter {
+    pub(crate) fn new(rate: u32) -> RateLimiter {
         RateLimiter { rate: f64::from(rate), buckets: Mutex::new(HashMap::new()) }
     }
 

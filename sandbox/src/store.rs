@@ -22,7 +22,7 @@ fn migrator() -> Migrator {
     Migrator::with_migrations(vec![Migration::new(1, "initial".into(), MigrationType::Simple, initial, false)])
 }
 
-pub fn timestamp(time: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -30,7 +30,7 @@ fn parse_time(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).map(|time| time.with_timezone(&Utc)).unwrap_or_default()
 }
 
-pub fn hash_key(key: &str) -> String {
+pub(crate) fn hash_key(key: &str) -> String {
     Sha256::digest(key.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -39,7 +39,7 @@ fn new_id(prefix: &str) -> String {
 }
 
 #[derive(Debug, Clone)]
-pub struct Store {
+pub(crate) struct Store {
     /// Readers run side by side (WAL); writes go through `writer`'s single connection, queued
     /// fairly in the pool instead of spinning in SQLite's busy handler, which made latency spiky.
     reader: SqlitePool,
@@ -67,13 +67,13 @@ pub struct TeamSeed {
 }
 
 #[derive(Debug, Clone)]
-pub struct Inbox {
+pub(crate) struct Inbox {
     pub id: String,
     pub phone: String,
     pub provider: String,
 }
 
-pub struct NewMessage<'a> {
+pub(crate) struct NewMessage<'a> {
     pub team_id: &'a str,
     pub inbox: &'a Inbox,
     pub campaign_id: Option<i64>,
@@ -88,7 +88,7 @@ pub struct NewMessage<'a> {
     pub created: DateTime<Utc>,
 }
 
-pub struct MessageFilter {
+pub(crate) struct MessageFilter {
     pub inbox_ids: Vec<String>,
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
@@ -96,7 +96,7 @@ pub struct MessageFilter {
     pub offset: i64,
 }
 
-pub struct ContactFields {
+pub(crate) struct ContactFields {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -104,7 +104,7 @@ pub struct ContactFields {
     pub data: Option<Map<String, Value>>,
 }
 
-pub struct NewCampaign<'a> {
+pub(crate) struct NewCampaign<'a> {
     pub team_id: &'a str,
     pub inbox: &'a Inbox,
     pub list_id: &'a str,
@@ -132,7 +132,7 @@ const CAMPAIGN_COLUMNS: &str =
     "id, team_id, user_id, inbox_id, name, body, provider, status, recipient_count, send_at, created, updated, error";
 
 impl Store {
-    pub async fn open(path: &Path) -> Result<Store, sqlx::Error> {
+    pub(crate) async fn open(path: &Path) -> Result<Store, sqlx::Error> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -153,22 +153,22 @@ impl Store {
         Ok(Store { reader, writer, keys: Arc::new(RwLock::new(keys)) })
     }
 
-    pub async fn close(&self) {
+    pub(crate) async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
     }
 
-    pub async fn team_count(&self) -> Result<i64, sqlx::Error> {
+    pub(crate) async fn team_count(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar("SELECT COUNT(*) FROM teams").fetch_one(&self.reader).await
     }
 
-    pub fn team_for_key(&self, key: &str) -> Option<String> {
+    pub(crate) fn team_for_key(&self, key: &str) -> Option<String> {
         self.keys.read().expect("the key cache lock is never poisoned").get(&hash_key(key)).cloned()
     }
 
     /// Makes a team with a fresh API key, two inboxes on different providers, a user, and a
     /// contact list of five contacts, one of them opted out.
-    pub async fn create_team(&self, name: &str) -> Result<TeamSeed, sqlx::Error> {
+    pub(crate) async fn create_team(&self, name: &str) -> Result<TeamSeed, sqlx::Error> {
         let now = timestamp(Utc::now());
         let team_id = new_id("team");
         let api_key = format!("ck_sandbox_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
@@ -253,7 +253,7 @@ impl Store {
         Ok(TeamSeed { team_id, name: name.to_owned(), api_key, inboxes, list_name, opted_out_phone })
     }
 
-    pub async fn inbox_by_phone(&self, team_id: &str, phone: &str) -> Result<Option<Inbox>, sqlx::Error> {
+    pub(crate) async fn inbox_by_phone(&self, team_id: &str, phone: &str) -> Result<Option<Inbox>, sqlx::Error> {
         let row = sqlx::query("SELECT id, phone, provider FROM inboxes WHERE team_id = ? AND phone = ?")
             .bind(team_id)
             .bind(phone)
@@ -262,7 +262,7 @@ impl Store {
         Ok(row.map(|row| Inbox { id: row.get(0), phone: row.get(1), provider: row.get(2) }))
     }
 
-    pub async fn inboxes(&self, team_id: &str) -> Result<Vec<SeededInbox>, sqlx::Error> {
+    pub(crate) async fn inboxes(&self, team_id: &str) -> Result<Vec<SeededInbox>, sqlx::Error> {
         let rows = sqlx::query("SELECT id, phone, provider FROM inboxes WHERE team_id = ? ORDER BY phone")
             .bind(team_id)
             .fetch_all(&self.reader)
@@ -270,12 +270,12 @@ impl Store {
         Ok(rows.iter().map(|row| SeededInbox { id: row.get(0), phone: row.get(1), provider: row.get(2) }).collect())
     }
 
-    pub async fn inbox_phones(&self, team_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    pub(crate) async fn inbox_phones(&self, team_id: &str) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT phone FROM inboxes WHERE team_id = ? ORDER BY phone").bind(team_id).fetch_all(&self.reader).await
     }
 
     /// The phones among `phones` that belong to opted-out contacts of the team.
-    pub async fn opted_out_among(&self, team_id: &str, phones: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    pub(crate) async fn opted_out_among(&self, team_id: &str, phones: &[String]) -> Result<Vec<String>, sqlx::Error> {
         let placeholders = vec!["?"; phones.len()].join(", ");
         let sql =
             format!("SELECT DISTINCT phone FROM contacts WHERE team_id = ? AND opt_out = 1 AND phone IN ({placeholders}) ORDER BY phone");
@@ -287,7 +287,7 @@ impl Store {
     }
 
     /// Stores a message and answers it as JSON.
-    pub async fn insert_message(&self, message: &NewMessage<'_>, delivery_delay: Duration) -> Result<String, sqlx::Error> {
+    pub(crate) async fn insert_message(&self, message: &NewMessage<'_>, delivery_delay: Duration) -> Result<String, sqlx::Error> {
         let mut connection = self.writer.acquire().await?;
         let id = insert_message(&mut connection, message, delivery_delay).await?;
         let sql = format!("WITH clock(now) AS (SELECT ?) SELECT {MESSAGE_JSON} FROM messages m, clock WHERE m.id = ?");
@@ -295,7 +295,7 @@ impl Store {
     }
 
     /// One page of the team's messages, newest first, as a JSON array, and how many match.
-    pub async fn find_messages(&self, team_id: &str, filter: &MessageFilter) -> Result<(String, i64), sqlx::Error> {
+    pub(crate) async fn find_messages(&self, team_id: &str, filter: &MessageFilter) -> Result<(String, i64), sqlx::Error> {
         let mut conditions = String::from("m.team_id = ?");
         if !filter.inbox_ids.is_empty() {
             conditions.push_str(&format!(" AND m.inbox_id IN ({})", vec!["?"; filter.inbox_ids.len()].join(", ")));
@@ -321,7 +321,7 @@ impl Store {
         Ok((data, total))
     }
 
-    pub async fn search_contacts(
+    pub(crate) async fn search_contacts(
         &self,
         team_id: &str,
         phone: Option<&str>,
@@ -356,7 +356,7 @@ impl Store {
     }
 
     /// Creates all contacts or, on a storage error, none.
-    pub async fn create_contacts(&self, team_id: &str, contacts: &[ContactFields]) -> Result<Vec<types::Contact>, sqlx::Error> {
+    pub(crate) async fn create_contacts(&self, team_id: &str, contacts: &[ContactFields]) -> Result<Vec<types::Contact>, sqlx::Error> {
         let now = timestamp(Utc::now());
         let mut transaction = self.writer.begin().await?;
         let mut ids = Vec::new();
@@ -389,7 +389,7 @@ impl Store {
     }
 
     /// Updates the given fields of a team's contact; `None` when the team has no such contact.
-    pub async fn update_contact(&self, team_id: &str, id: &str, fields: &ContactFields) -> Result<Option<types::Contact>, sqlx::Error> {
+    pub(crate) async fn update_contact(&self, team_id: &str, id: &str, fields: &ContactFields) -> Result<Option<types::Contact>, sqlx::Error> {
         let result = sqlx::query(
             "UPDATE contacts SET name = COALESCE(?, name), email = COALESCE(?, email), phone = COALESCE(?, phone), public = COALESCE(?, public), data = COALESCE(?, data), updated = ? WHERE team_id = ? AND id = ?",
         )
@@ -409,7 +409,7 @@ impl Store {
         self.contact(team_id, id).await
     }
 
-    pub async fn contact(&self, team_id: &str, id: &str) -> Result<Option<types::Contact>, sqlx::Error> {
+    pub(crate) async fn contact(&self, team_id: &str, id: &str) -> Result<Option<types::Contact>, sqlx::Error> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE team_id = ? AND id = ?")))
             .bind(team_id)
             .bind(id)
@@ -418,7 +418,7 @@ impl Store {
         Ok(row.as_ref().map(contact_from_row))
     }
 
-    pub async fn delete_contact(&self, team_id: &str, id: &str) -> Result<Option<types::Contact>, sqlx::Error> {
+    pub(crate) async fn delete_contact(&self, team_id: &str, id: &str) -> Result<Option<types::Contact>, sqlx::Error> {
         let mut transaction = self.writer.begin().await?;
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {CONTACT_COLUMNS} FROM contacts WHERE team_id = ? AND id = ?")))
             .bind(team_id)
@@ -433,7 +433,7 @@ impl Store {
     }
 
     /// Opts every contact of the team with this phone out (or back in).
-    pub async fn set_opt_out(&self, team_id: &str, phone: &str, opted_out: bool) -> Result<u64, sqlx::Error> {
+    pub(crate) async fn set_opt_out(&self, team_id: &str, phone: &str, opted_out: bool) -> Result<u64, sqlx::Error> {
         let result = sqlx::query("UPDATE contacts SET opt_out = ?, updated = ? WHERE team_id = ? AND phone = ?")
             .bind(opted_out)
             .bind(timestamp(Utc::now()))
@@ -444,7 +444,7 @@ impl Store {
         Ok(result.rows_affected())
     }
 
-    pub async fn list_by_name(&self, team_id: &str, name: &str) -> Result<Option<String>, sqlx::Error> {
+    pub(crate) async fn list_by_name(&self, team_id: &str, name: &str) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT id FROM contact_lists WHERE team_id = ? AND name = ?")
             .bind(team_id)
             .bind(name)
@@ -452,11 +452,11 @@ impl Store {
             .await
     }
 
-    pub async fn list_names(&self, team_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    pub(crate) async fn list_names(&self, team_id: &str) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query_scalar("SELECT name FROM contact_lists WHERE team_id = ? ORDER BY name").bind(team_id).fetch_all(&self.reader).await
     }
 
-    pub async fn create_campaign(&self, campaign: &NewCampaign<'_>) -> Result<i64, sqlx::Error> {
+    pub(crate) async fn create_campaign(&self, campaign: &NewCampaign<'_>) -> Result<i64, sqlx::Error> {
         let now = timestamp(Utc::now());
         let result = sqlx::query(
             "INSERT INTO campaigns (team_id, inbox_id, list_id, name, body, media_urls, provider, status, send_at, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)",
@@ -476,7 +476,7 @@ impl Store {
         Ok(result.last_insert_rowid())
     }
 
-    pub async fn campaign(&self, id: i64) -> Result<Option<types::Campaign>, sqlx::Error> {
+    pub(crate) async fn campaign(&self, id: i64) -> Result<Option<types::Campaign>, sqlx::Error> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?")))
             .bind(id)
             .fetch_optional(&self.reader)
@@ -485,7 +485,7 @@ impl Store {
     }
 
     /// The scheduled campaigns whose time has come.
-    pub async fn due_campaigns(&self, now: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
+    pub(crate) async fn due_campaigns(&self, now: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
         sqlx::query_scalar("SELECT id FROM campaigns WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at, id")
             .bind(timestamp(now))
             .fetch_all(&self.reader)
@@ -493,7 +493,7 @@ impl Store {
     }
 
     /// When the next scheduled campaign is due, if any is.
-    pub async fn next_campaign_time(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    pub(crate) async fn next_campaign_time(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
         let next: Option<String> =
             sqlx::query_scalar("SELECT MIN(send_at) FROM campaigns WHERE status = 'scheduled'").fetch_one(&self.reader).await?;
         Ok(next.as_deref().map(parse_time))
@@ -502,7 +502,7 @@ impl Store {
     /// Sends a campaign: one message to every contact of its list that has a phone and has not
     /// opted out, in one transaction with the campaign's new status. A campaign already sent
     /// is left alone, so firing twice (say, across a restart) sends once.
-    pub async fn fire_campaign(&self, id: i64, delivery_delay: Duration) -> Result<(), sqlx::Error> {
+    pub(crate) async fn fire_campaign(&self, id: i64, delivery_delay: Duration) -> Result<(), sqlx::Error> {
         let mut transaction = self.writer.begin().await?;
         let row = sqlx::query("SELECT c.team_id, c.inbox_id, i.phone, i.provider, c.list_id, c.body, c.media_urls, c.provider, c.status FROM campaigns c JOIN inboxes i ON i.id = c.inbox_id WHERE c.id = ?")
             .bind(id)
@@ -552,7 +552,7 @@ impl Store {
         transaction.commit().await
     }
 
-    pub async fn add_user(
+    pub(crate) async fn add_user(
         &self,
         team_id: &str,
         email: &str,
@@ -583,7 +583,7 @@ impl Store {
         }))
     }
 
-    pub async fn search_users(&self, team_id: &str, emails: &[String]) -> Result<Vec<types::ClerkChatUser>, sqlx::Error> {
+    pub(crate) async fn search_users(&self, team_id: &str, emails: &[String]) -> Result<Vec<types::ClerkChatUser>, sqlx::Error> {
         let mut sql = String::from("SELECT id, email, first_name, last_name, role, created FROM users WHERE team_id = ?");
         if !emails.is_empty() {
             sql.push_str(&format!(" AND email IN ({})", vec!["?"; emails.len()].join(", ")));

@@ -2,12 +2,13 @@
 //! as Clerk Chat's class-validator messages do.
 
 use chrono::{DateTime, Utc};
+use clerk_chat::phone::is_e164;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 
 /// Parses a JSON body: malformed JSON is a 400, a JSON value that is not an object a 422.
-pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(bytes) {
         Err(error) => Err(ApiError::MalformedJson(error.to_string())),
         Ok(Value::Object(object)) => Ok(object),
@@ -15,24 +16,20 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-pub fn is_e164(text: &str) -> bool {
-    let digits = text.strip_prefix('+').unwrap_or("");
-    (2..=15).contains(&digits.len()) && digits.bytes().all(|byte| byte.is_ascii_digit()) && !digits.starts_with('0')
-}
 
 /// Reads fields of one JSON object, collecting problems instead of stopping at the first.
-pub struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     object: &'a Map<String, Value>,
     prefix: String,
     pub problems: Vec<String>,
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(object: &'a Map<String, Value>) -> Self {
+    pub(crate) fn new(object: &'a Map<String, Value>) -> Self {
         Fields { object, prefix: String::new(), problems: Vec::new() }
     }
 
-    pub fn nested(object: &'a Map<String, Value>, prefix: String) -> Self {
+    pub(crate) fn nested(object: &'a Map<String, Value>, prefix: String) -> Self {
         Fields { object, prefix, problems: Vec::new() }
     }
 
@@ -46,11 +43,11 @@ impl<'a> Fields<'a> {
         self.object.get(field)
     }
 
-    pub fn problem(&mut self, message: String) {
+    pub(crate) fn problem(&mut self, message: String) {
         self.problems.push(message);
     }
 
-    pub fn string(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<String> {
+    pub(crate) fn string(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<String> {
         match self.present(field) {
             None => {
                 if required {
@@ -77,7 +74,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn phone(&mut self, field: &str, required: bool) -> Option<String> {
+    pub(crate) fn phone(&mut self, field: &str, required: bool) -> Option<String> {
         if let Some(Value::Number(number)) = self.present(field) {
             self.problem(format!(
                 "{} must be a string in E.164 format such as \"+15551234567\", not the number {number}",
@@ -94,7 +91,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn boolean(&mut self, field: &str) -> Option<bool> {
+    pub(crate) fn boolean(&mut self, field: &str) -> Option<bool> {
         match self.present(field)? {
             Value::Bool(flag) => Some(*flag),
             other => {
@@ -104,7 +101,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn object(&mut self, field: &str) -> Option<Map<String, Value>> {
+    pub(crate) fn object(&mut self, field: &str) -> Option<Map<String, Value>> {
         match self.present(field)? {
             Value::Object(object) => Some(object.clone()),
             other => {
@@ -114,7 +111,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn array(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<&'a Vec<Value>> {
+    pub(crate) fn array(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<&'a Vec<Value>> {
         match self.present(field) {
             None => {
                 if required {
@@ -138,7 +135,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn phone_array(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<Vec<String>> {
+    pub(crate) fn phone_array(&mut self, field: &str, required: bool, min: usize, max: usize) -> Option<Vec<String>> {
         let items = self.array(field, required, min, max)?;
         let mut phones = Vec::new();
         for (index, item) in items.iter().enumerate() {
@@ -153,7 +150,7 @@ impl<'a> Fields<'a> {
         (phones.len() == items.len()).then_some(phones)
     }
 
-    pub fn media_urls(&mut self, field: &str, required: bool) -> Option<Vec<String>> {
+    pub(crate) fn media_urls(&mut self, field: &str, required: bool) -> Option<Vec<String>> {
         let items = self.array(field, required, 0, 10)?;
         let mut urls = Vec::new();
         for (index, item) in items.iter().enumerate() {
@@ -171,7 +168,7 @@ impl<'a> Fields<'a> {
         (urls.len() == items.len()).then_some(urls)
     }
 
-    pub fn one_of(&mut self, field: &str, allowed: &[&str]) -> Option<String> {
+    pub(crate) fn one_of(&mut self, field: &str, allowed: &[&str]) -> Option<String> {
         match self.present(field)? {
             Value::String(text) if allowed.contains(&text.as_str()) => Some(text.clone()),
             other => {
@@ -181,7 +178,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn date_time(&mut self, field: &str) -> Option<DateTime<Utc>> {
+    pub(crate) fn date_time(&mut self, field: &str) -> Option<DateTime<Utc>> {
         let text = self.string(field, false, 0, 64)?;
         match DateTime::parse_from_rfc3339(&text) {
             Ok(time) => Some(time.with_timezone(&Utc)),
@@ -195,12 +192,12 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn finish(self) -> Result<(), ApiError> {
+    pub(crate) fn finish(self) -> Result<(), ApiError> {
         if self.problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(self.problems)) }
     }
 }
 
-pub fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -208,20 +205,5 @@ pub fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn e164_needs_a_plus_and_2_to_15_digits_not_starting_with_0() {
-        for good in ["+15551234567", "+447911123456", "+12"] {
-            assert!(is_e164(good), "{good}");
-        }
-        for bad in ["15551234567", "+1 555 123", "+0123456", "+1234567890123456", "+", "+1-555-1234"] {
-            assert!(!is_e164(bad), "{bad}");
-        }
     }
 }

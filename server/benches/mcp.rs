@@ -12,9 +12,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 
-/// The tests' helpers, for signing in as a browser would.
-#[path = "../tests/common/mod.rs"]
-mod common;
+/// The tests' browser, for signing in as a user would. The bench uses only its sign-in; the
+/// tests use the rest.
+#[path = "../tests/it/common/browser.rs"]
+#[allow(dead_code)]
+mod browser;
 
 const RUN_FOR: Duration = Duration::from_secs(4);
 
@@ -271,7 +273,7 @@ async fn seed_messages(server: &ServerInfo) {
 /// Signs in to a `--auth builtin` server as a browser would (register, consent page, one click
 /// on the sandbox team, code for token) and returns the access token.
 async fn sign_in(address: std::net::SocketAddr) -> Arc<str> {
-    let tokens = common::browser::Browser::new(format!("http://{address}")).sign_in_to_sandbox().await;
+    let tokens = browser::Browser::new(format!("http://{address}")).sign_in_to_sandbox().await;
     tokens["access_token"].as_str().unwrap().into()
 }
 

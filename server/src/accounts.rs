@@ -6,21 +6,23 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use clerk_chat::{ApiKey, ClientOptions};
-use clerk_oauth::{AuthorizationServer, BoxFuture, SignInBackend};
+use clerk_oauth::{AccountKeyError, AuthorizationServer, BoxFuture, KeyCheckError, SignInBackend};
 
 use crate::auth::{Principal, ResourceServer};
 
 /// The caller's own upstream client, put into the request's extensions for `ServerHost`.
 #[derive(Clone)]
-pub struct AccountClient(pub clerk_chat::Client);
+pub(crate) struct AccountClient(pub(crate) clerk_chat::Client);
 
 /// Accounts whose key was opened once keep their client: keys never change under an account.
 const MAX_CACHED_CLIENTS: usize = 10_000;
 
-pub struct AccountClients {
+/// Signed-in accounts' upstream clients.
+pub(crate) struct AccountClients {
     authorization_server: Arc<AuthorizationServer>,
     resource_server: Arc<ResourceServer>,
     base_url: String,
@@ -28,8 +30,20 @@ pub struct AccountClients {
     cache: RwLock<HashMap<String, clerk_chat::Client>>,
 }
 
+/// Why an account has no client for this request. Two faces: `Display` (the cause) is logged;
+/// the client gets a fixed message and a status that says whether to sign in again.
+#[derive(Debug, thiserror::Error)]
+enum AccountClientError {
+    #[error(transparent)]
+    Key(#[from] AccountKeyError),
+    #[error("the stored API key is not usable: {0}")]
+    BadKey(#[from] clerk_chat::InvalidApiKey),
+    #[error("cannot build the account's client: {0}")]
+    Client(#[from] clerk_chat::ClientBuildError),
+}
+
 impl AccountClients {
-    pub fn new(
+    pub(crate) fn new(
         authorization_server: Arc<AuthorizationServer>,
         resource_server: Arc<ResourceServer>,
         base_url: String,
@@ -38,20 +52,12 @@ impl AccountClients {
         AccountClients { authorization_server, resource_server, base_url, options, cache: RwLock::new(HashMap::new()) }
     }
 
-    async fn client(&self, account_id: &str) -> Result<clerk_chat::Client, String> {
+    async fn client(&self, account_id: &str) -> Result<clerk_chat::Client, AccountClientError> {
         if let Some(client) = self.cache.read().expect("the client cache lock is never poisoned").get(account_id) {
             return Ok(client.clone());
         }
-        let key = match self.authorization_server.upstream_api_key(account_id).await {
-            Ok(Some(key)) => key,
-            Ok(None) => return Err("the token names an account this server does not know; sign in again".to_owned()),
-            Err(error) => {
-                tracing::error!(account_id, "cannot open the account's API key: {error}");
-                return Err(error.to_string());
-            }
-        };
-        let key = ApiKey::new(key).map_err(|error| error.to_string())?;
-        let client = clerk_chat::Client::with_options(&self.base_url, &key, &self.options).map_err(|error| error.to_string())?;
+        let key = ApiKey::new(self.authorization_server.upstream_api_key(account_id).await?)?;
+        let client = clerk_chat::Client::with_options(&self.base_url, &key, &self.options)?;
         let mut cache = self.cache.write().expect("the client cache lock is never poisoned");
         if cache.len() >= MAX_CACHED_CLIENTS {
             cache.clear();
@@ -59,11 +65,27 @@ impl AccountClients {
         cache.insert(account_id.to_owned(), client.clone());
         Ok(client)
     }
+
+    /// The answer for a request whose account has no client: 503 when it may work later as it
+    /// is, else 401 so that the client signs in again.
+    fn refusal(&self, request: &Request, error: &AccountClientError) -> Response {
+        match error {
+            AccountClientError::Key(key) if key.is_temporary() => {
+                let body = axum::Json(serde_json::json!({"error": "temporarily_unavailable", "error_description": key.public_message()}));
+                let mut response = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                response
+            }
+            AccountClientError::Key(key) => self.resource_server.unauthorized(request.headers(), Some(key.public_message())),
+            AccountClientError::BadKey(_) | AccountClientError::Client(_) => {
+                self.resource_server.unauthorized(request.headers(), Some("this sign-in can no longer be used; sign in again"))
+            }
+        }
+    }
 }
 
-/// The middleware after `require_token`: attaches the caller's upstream client, or answers 401
-/// so that the client signs in again.
-pub async fn attach_account_client(State(accounts): State<Arc<AccountClients>>, mut request: Request, next: Next) -> Response {
+/// The middleware after `require_token`: attaches the caller's upstream client, or refuses.
+pub(crate) async fn attach_account_client(State(accounts): State<Arc<AccountClients>>, mut request: Request, next: Next) -> Response {
     let Some(account) = request.extensions().get::<Principal>().map(|principal| principal.subject.clone()) else {
         // Without a principal no client is attached, and `ServerHost` refuses every tool call.
         return next.run(request).await;
@@ -73,38 +95,43 @@ pub async fn attach_account_client(State(accounts): State<Arc<AccountClients>>, 
             request.extensions_mut().insert(AccountClient(client));
             next.run(request).await
         }
-        Err(reason) => accounts.resource_server.unauthorized(request.headers(), Some(&reason)),
+        Err(error) => {
+            tracing::error!(account, "cannot open the account's upstream client: {error}");
+            accounts.refusal(&request, &error)
+        }
     }
 }
 
 /// Checks keys at sign-in against the upstream, with the cheapest read there is.
-pub struct UpstreamSignIn {
-    pub base_url: String,
-    pub options: ClientOptions,
+pub(crate) struct UpstreamSignIn {
+    pub(crate) base_url: String,
+    pub(crate) options: ClientOptions,
     /// On the embedded sandbox: the demo team's key, for the one-click sign-in.
-    pub sandbox_key: Option<String>,
+    pub(crate) sandbox_key: Option<String>,
 }
 
 impl SignInBackend for UpstreamSignIn {
-    fn check_api_key<'a>(&'a self, api_key: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn check_api_key<'a>(&'a self, api_key: &'a str) -> BoxFuture<'a, Result<(), KeyCheckError>> {
         Box::pin(async move {
-            let key = ApiKey::new(api_key).map_err(|error| format!("That is not a Clerk Chat API key: {error}."))?;
-            let client = clerk_chat::Client::with_options(&self.base_url, &key, &self.options).map_err(|error| error.to_string())?;
-            match client.find_messages().limit(1).send().await {
-                Ok(_) => Ok(()),
-                Err(error) => match error.status().map(|status| status.as_u16()) {
-                    Some(401 | 403) => Err("Clerk Chat refused this API key. Copy it again from Clerk Chat > Settings > API.".to_owned()),
-                    Some(429) => Err("Clerk Chat is rate limiting this key right now; wait a moment and try again.".to_owned()),
-                    Some(status) => {
-                        tracing::warn!(status, "Clerk Chat answered an unexpected status while checking a key");
-                        Err(format!("Clerk Chat answered {status} while checking the key; try again shortly."))
-                    }
-                    None => {
-                        tracing::warn!("cannot reach Clerk Chat to check a key: {error}");
-                        Err("Cannot reach Clerk Chat to check the key; try again shortly.".to_owned())
-                    }
+            let key = ApiKey::new(api_key).map_err(|error| KeyCheckError::Rejected(format!("That is not a Clerk Chat API key: {error}.")))?;
+            let unreachable = |cause: String| KeyCheckError::Unavailable {
+                message: "Cannot reach Clerk Chat to check the key; try again shortly.".to_owned(),
+                cause,
+            };
+            let client = clerk_chat::Client::with_options(&self.base_url, &key, &self.options).map_err(|error| unreachable(error.to_string()))?;
+            let Err(error) = client.find_messages().limit(1).send().await else { return Ok(()) };
+            Err(match error.status().map(|status| status.as_u16()) {
+                Some(401 | 403) => KeyCheckError::Rejected("Clerk Chat refused this API key. Copy it again from Clerk Chat > Settings > API.".to_owned()),
+                Some(429) => KeyCheckError::Unavailable {
+                    message: "Clerk Chat is rate limiting this key right now; wait a moment and try again.".to_owned(),
+                    cause: "Clerk Chat answered 429".to_owned(),
                 },
-            }
+                Some(status) => KeyCheckError::Unavailable {
+                    message: format!("Clerk Chat answered {status} while checking the key; try again shortly."),
+                    cause: format!("Clerk Chat answered an unexpected status {status}"),
+                },
+                None => unreachable(error.to_string()),
+            })
         })
     }
 

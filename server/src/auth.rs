@@ -34,12 +34,61 @@ enum Keys {
     BuiltIn(Arc<AuthorizationServer>),
 }
 
+/// Why the external authorization server cannot be used. Shown to the operator, at start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
+    /// Its metadata or keys cannot be read.
     #[error("cannot discover the authorization server {issuer}: {reason}")]
-    Discovery { issuer: String, reason: String },
-    #[error("invalid --public-url `{0}`: write the server's external base URL, such as https://mcp.example.com")]
-    PublicUrl(String),
+    Discovery {
+        /// The issuer URL, as configured.
+        issuer: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Why a bearer token was refused. Two faces: `Display`, with the details, goes to the log;
+/// [`TokenRejection::description`] is the fixed text a client gets in its challenge, so
+/// nothing a token carries is echoed into a header.
+#[derive(Debug, thiserror::Error)]
+enum TokenRejection {
+    #[error("malformed token: {0}")]
+    Malformed(jsonwebtoken::errors::Error),
+    #[error("tokens signed with {0:?} are not accepted")]
+    Algorithm(Algorithm),
+    #[error("the token names no signing key (kid)")]
+    NoKeyId,
+    #[error("unknown signing key {0:?}")]
+    UnknownKey(String),
+    #[error("invalid token: {0}")]
+    Invalid(jsonwebtoken::errors::Error),
+    #[error("the token names no sign-in (sid)")]
+    NoSignIn,
+    #[error("the token's sign-in was revoked")]
+    Revoked,
+}
+
+impl TokenRejection {
+    fn description(&self) -> &'static str {
+        use jsonwebtoken::errors::ErrorKind;
+        match self {
+            TokenRejection::Malformed(_) => "the token is not a well-formed JWT",
+            TokenRejection::Algorithm(_) => "the token's signing algorithm is not accepted",
+            TokenRejection::NoKeyId => "the token names no signing key (kid)",
+            TokenRejection::UnknownKey(_) => "the token is signed with an unknown key",
+            TokenRejection::Invalid(error) => match error.kind() {
+                ErrorKind::ExpiredSignature => "the token has expired",
+                ErrorKind::ImmatureSignature => "the token is not valid yet",
+                ErrorKind::InvalidAudience => "the token was issued for another resource",
+                ErrorKind::InvalidIssuer => "the token was issued by another authorization server",
+                ErrorKind::InvalidSignature => "the token's signature does not verify",
+                ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
+                _ => "the token is invalid",
+            },
+            TokenRejection::NoSignIn => "the token names no sign-in (sid)",
+            TokenRejection::Revoked => "the token's sign-in was revoked",
+        }
+    }
 }
 
 /// Validates bearer tokens for this server.
@@ -89,22 +138,11 @@ struct VerifiedToken {
     grant: Option<String>,
 }
 
-/// `https://Host:443/` -> `https://host`: lowercase scheme and host, no default port, no
-/// trailing slash, as the MCP spec's canonical server URI.
-pub fn canonical_base(url: &str) -> Result<String, AuthError> {
-    let invalid = || AuthError::PublicUrl(url.to_owned());
-    let parsed = reqwest::Url::parse(url).map_err(|_| invalid())?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
-        return Err(invalid());
-    }
-    clerk_oauth::canonical_url(url).ok_or_else(invalid)
-}
-
 impl ResourceServer {
     /// Reads the issuer's RFC 8414 (or OpenID) metadata for its JWKS, and the keys. `base` is
     /// this server's canonical base URL (`canonical_base`).
     pub async fn discover(issuer: &str, base: String) -> Result<ResourceServer, AuthError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        clerk_support::tls::install_crypto_provider();
         let failed = |reason: String| AuthError::Discovery { issuer: issuer.to_owned(), reason };
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|error| failed(error.to_string()))?;
         let issuer = issuer.trim_end_matches('/').to_owned();
@@ -178,12 +216,12 @@ impl ResourceServer {
         })
     }
 
-    async fn validate(&self, token: &str) -> Result<Principal, String> {
+    async fn validate(&self, token: &str) -> Result<Principal, TokenRejection> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(principal) = self.verified_before(&digest)? {
             return Ok(principal);
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|error| format!("malformed token: {error}"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(TokenRejection::Malformed)?;
         // Only asymmetric signatures: `none` and HMAC (which a public key could forge) are refused.
         if !matches!(
             header.alg,
@@ -195,14 +233,14 @@ impl ResourceServer {
                 | Algorithm::PS256
                 | Algorithm::EdDSA
         ) {
-            return Err(format!("tokens signed with {:?} are not accepted", header.alg));
+            return Err(TokenRejection::Algorithm(header.alg));
         }
-        let kid = header.kid.clone().ok_or("the token names no signing key (kid)")?;
+        let kid = header.kid.clone().ok_or(TokenRejection::NoKeyId)?;
         let key = match self.key(&kid) {
             Some(key) => key,
             None => {
                 self.refresh_keys().await;
-                self.key(&kid).ok_or_else(|| format!("unknown signing key {kid}"))?
+                self.key(&kid).ok_or(TokenRejection::UnknownKey(kid))?
             }
         };
         let mut validation = Validation::new(header.alg);
@@ -211,10 +249,10 @@ impl ResourceServer {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
-        let data = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(|error| format!("invalid token: {error}"))?;
+        let data = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(TokenRejection::Invalid)?;
         let claims = data.claims;
         let grant = match &self.keys {
-            Keys::BuiltIn(_) => Some(claims.get("sid").and_then(Value::as_str).ok_or("the token names no sign-in (sid)")?.to_owned()),
+            Keys::BuiltIn(_) => Some(claims.get("sid").and_then(Value::as_str).ok_or(TokenRejection::NoSignIn)?.to_owned()),
             Keys::Remote { .. } => None,
         };
         self.check_not_revoked(grant.as_deref())?;
@@ -232,7 +270,7 @@ impl ResourceServer {
     /// A token checked before, while it is unexpired and its sign-in not revoked: the
     /// signature check is the costliest part of an authenticated call, and its result cannot
     /// change for the same token.
-    fn verified_before(&self, digest: &[u8; 32]) -> Result<Option<Principal>, String> {
+    fn verified_before(&self, digest: &[u8; 32]) -> Result<Option<Principal>, TokenRejection> {
         let verified = self.verified.read().expect("the verified-token lock is never poisoned");
         let Some(token) = verified.get(digest) else { return Ok(None) };
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or_default();
@@ -268,10 +306,10 @@ impl ResourceServer {
         self.session_owners.lock().expect("the session lock is never poisoned").remove(session);
     }
 
-    fn check_not_revoked(&self, grant: Option<&str>) -> Result<(), String> {
+    fn check_not_revoked(&self, grant: Option<&str>) -> Result<(), TokenRejection> {
         match (&self.keys, grant) {
             (Keys::BuiltIn(authorization_server), Some(grant)) if authorization_server.is_grant_revoked(grant) => {
-                Err("the token's sign-in was revoked".to_owned())
+                Err(TokenRejection::Revoked)
             }
             _ => Ok(()),
         }
@@ -301,9 +339,21 @@ impl ResourceServer {
         }
     }
 
-    /// 401 for a missing (`reason` None) or unusable token, asking for every scope.
-    pub(crate) fn unauthorized(&self, headers: &HeaderMap, reason: Option<&str>) -> Response {
+    /// 401 for a missing (`reason` None) or unusable token, asking for every scope. `reason`
+    /// is fixed text: it goes into a header.
+    pub(crate) fn unauthorized(&self, headers: &HeaderMap, reason: Option<&'static str>) -> Response {
         self.challenge(headers, StatusCode::UNAUTHORIZED, reason.map(|reason| ("invalid_token", reason)), &self.all_scopes)
+    }
+
+    /// RFC 9728 protected resource metadata, at both well-known paths.
+    pub(crate) fn metadata_routes(self: &Arc<Self>) -> axum::Router {
+        let metadata = |State(resource_server): State<Arc<ResourceServer>>, headers: HeaderMap| async move {
+            axum::Json(resource_server.metadata(&headers))
+        };
+        axum::Router::new()
+            .route("/.well-known/oauth-protected-resource", axum::routing::get(metadata))
+            .route("/.well-known/oauth-protected-resource/mcp", axum::routing::get(metadata))
+            .with_state(self.clone())
     }
 
     fn challenge(&self, headers: &HeaderMap, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
@@ -339,9 +389,9 @@ pub async fn require_token(State(server): State<Arc<ResourceServer>>, request: R
     };
     let principal = match server.validate(token.trim()).await {
         Ok(principal) => principal,
-        Err(reason) => {
-            tracing::info!("refused a bearer token: {reason}");
-            return server.unauthorized(request.headers(), Some(&reason));
+        Err(rejection) => {
+            tracing::info!("refused a bearer token: {rejection}");
+            return server.unauthorized(request.headers(), Some(rejection.description()));
         }
     };
     let (mut parts, body) = request.into_parts();
@@ -379,17 +429,3 @@ pub async fn require_token(State(server): State<Arc<ResourceServer>>, request: R
 }
 
 const SESSION_HEADER: &str = "mcp-session-id";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_urls_are_lowercase_without_trailing_slash_or_default_port() {
-        assert_eq!(canonical_base("https://MCP.Example.com/").unwrap(), "https://mcp.example.com");
-        assert_eq!(canonical_base("https://mcp.example.com:443").unwrap(), "https://mcp.example.com");
-        assert_eq!(canonical_base("http://127.0.0.1:8787").unwrap(), "http://127.0.0.1:8787");
-        assert!(canonical_base("mcp.example.com").is_err());
-        assert!(canonical_base("https://mcp.example.com/?x=1").is_err());
-    }
-}

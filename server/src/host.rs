@@ -6,8 +6,10 @@ use rmcp::service::RequestContext;
 
 use crate::accounts::AccountClient;
 use crate::providers::ProviderPolicy;
+use crate::upstream::{Upstream, UpstreamError};
 
 /// Whose key a tool call goes upstream with.
+#[derive(Clone)]
 pub enum Credentials {
     /// Every caller acts as the operator (stdio, `--auth none`, `--auth external`): the
     /// operator's key, or the sandbox demo team's.
@@ -17,12 +19,22 @@ pub enum Credentials {
     PerAccount,
 }
 
+impl Credentials {
+    /// The operator's client, for the modes where every caller acts as the operator.
+    pub fn operators(upstream: &Upstream) -> Result<Credentials, UpstreamError> {
+        let client = upstream.client.clone().ok_or_else(|| UpstreamError::MissingKey(upstream.base_url.clone()))?;
+        Ok(Credentials::ServerWide(client))
+    }
+}
+
+/// The [`Host`] the generated tools run on in this server.
 pub struct ServerHost {
     credentials: Credentials,
     providers: ProviderPolicy,
 }
 
 impl ServerHost {
+    /// A host calling upstream with `credentials` and choosing providers by `providers`.
     pub fn new(credentials: Credentials, providers: ProviderPolicy) -> ServerHost {
         ServerHost { credentials, providers }
     }

@@ -1,17 +1,30 @@
 //! `clerk-mcp`: the Clerk Chat MCP server binary.
 
-use clap::Parser;
-use clerk_mcp::{AuthMode, Cli, Command, LogFormat, Settings};
+use clerk_mcp::config::{self, AuthMode, Command, ConfigError, LogFormat, Settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let settings = Settings::resolve(&cli.options)?;
-    init_logging(settings.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Stdio => clerk_mcp::run_stdio(&settings).await,
-        Command::Serve => serve(&settings).await,
+    let (command, options) = match config::read_args(std::env::args_os()) {
+        Ok(read) => read,
+        // clap prints its own message (or the help) and exits with its own status.
+        Err(ConfigError::Arguments(error)) => error.exit(),
+        Err(error) => return Err(anyhow::Error::new(error)),
+    };
+    match command {
+        Command::Settings => {
+            print!("{}", toml::to_string(&options)?);
+            Ok(())
+        }
+        Command::Stdio => Ok(clerk_mcp::run_stdio(&ready(options)?).await?),
+        Command::Serve => serve(&ready(options)?).await,
     }
+}
+
+/// The settings checked, and logging on.
+fn ready(options: config::Options) -> anyhow::Result<Settings> {
+    let settings = Settings::resolve(options)?;
+    init_logging(settings.log_format);
+    Ok(settings)
 }
 
 /// Logs go to stderr, always: on stdio, stdout carries the protocol.
@@ -37,21 +50,8 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         let numbers: Vec<String> = server.sandbox_inboxes.iter().map(|inbox| format!("{} ({})", inbox.phone, inbox.provider)).collect();
         println!("Sandbox numbers to send from: {}", numbers.join(", "));
     }
-    match settings.auth {
-        AuthMode::Builtin => {
-            println!("Sign-in: built-in OAuth; each user connects in the browser (in Claude Code: /mcp)");
-            if settings.api_key.is_some() {
-                println!("CLERK_API_KEY is not used: with --auth builtin every call goes out with its user's own key");
-            }
-            if settings.vault_key.is_none() {
-                println!(
-                    "Stored API keys are sealed with {} (set CLERK_MCP_VAULT_KEY to keep that key elsewhere)",
-                    clerk_oauth::vault_key_path(&settings.oauth_directory()).display()
-                );
-            }
-        }
-        AuthMode::External => println!("Sign-in: tokens of {}", settings.issuer.as_deref().unwrap_or_default()),
-        AuthMode::None => println!("Sign-in: none (--auth none); anyone who can reach {url} acts as the operator"),
+    for line in sign_in_lines(settings, &url) {
+        println!("{line}");
     }
     println!("Data directory: {} (change it with --data-dir)", settings.data_dir.display());
     let stop = server.shutdown_handle();
@@ -61,6 +61,27 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     });
     server.wait().await;
     Ok(())
+}
+
+/// The banner's lines about sign-in.
+fn sign_in_lines(settings: &Settings, url: &str) -> Vec<String> {
+    match &settings.auth {
+        AuthMode::Builtin { vault_key, .. } => {
+            let mut lines = vec!["Sign-in: built-in OAuth; each user connects in the browser (in Claude Code: /mcp)".to_owned()];
+            if settings.api_key.is_some() {
+                lines.push("CLERK_API_KEY is not used: with --auth builtin every call goes out with its user's own key".to_owned());
+            }
+            if vault_key.is_none() {
+                lines.push(format!(
+                    "Stored API keys are sealed with {} (set CLERK_MCP_VAULT_KEY to keep that key elsewhere)",
+                    clerk_oauth::vault_key_path(&settings.oauth_directory()).display()
+                ));
+            }
+            lines
+        }
+        AuthMode::External { issuer, .. } => vec![format!("Sign-in: tokens of {issuer}")],
+        AuthMode::None => vec![format!("Sign-in: none (--auth none); anyone who can reach {url} acts as the operator")],
+    }
 }
 
 async fn wait_for_signal() {

@@ -85,8 +85,7 @@ impl ProviderPolicy {
             must_be_enabled(default, "default")?;
         }
         for (sender, provider) in &settings.routes {
-            let digits = sender.strip_prefix('+').unwrap_or("");
-            if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+            if !clerk_chat::phone::is_e164_prefix(sender) {
                 return Err(PolicyError::Sender(sender.clone()));
             }
             must_be_enabled(provider, "route's")?;

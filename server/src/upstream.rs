@@ -7,6 +7,7 @@ use clerk_sandbox::{Sandbox, SandboxConfig, SeededInbox};
 
 use crate::config::Settings;
 
+/// The API tool calls go to, and how to reach it.
 pub struct Upstream {
     /// The operator's client: CLERK_API_KEY's, or the sandbox demo team's. `None` only when
     /// users bring their own keys and the operator set none.
@@ -22,6 +23,7 @@ pub struct Upstream {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why the upstream cannot be used. Shown to the operator, at start-up.
 pub enum UpstreamError {
     #[error(
         "--upstream {0} needs an API key: set CLERK_API_KEY to a Clerk Chat API key (Clerk Chat > Settings > API), or serve HTTP with --auth builtin, where every user connects their own key"
@@ -39,7 +41,7 @@ pub enum UpstreamError {
 
 /// Connects to the upstream. `operator_key_required` is false when every user signs in with
 /// their own key (the built-in authorization server), so CLERK_API_KEY may be absent.
-pub async fn connect(settings: &Settings, operator_key_required: bool) -> Result<Upstream, UpstreamError> {
+pub(crate) async fn connect(settings: &Settings, operator_key_required: bool) -> Result<Upstream, UpstreamError> {
     let options = ClientOptions { request_timeout: settings.upstream_timeout, ..ClientOptions::default() };
     match &settings.upstream {
         Some(base_url) => {
@@ -77,25 +79,16 @@ pub async fn connect(settings: &Settings, operator_key_required: bool) -> Result
 async fn sandbox_key(sandbox: &Sandbox, path: &Path) -> Result<ApiKey, UpstreamError> {
     let io_error = |source| UpstreamError::DataDir { path: path.to_owned(), source };
     if let Some(seed) = sandbox.seeded_team() {
-        write_secret(path, &seed.api_key).map_err(io_error)?;
+        clerk_support::secret_file::replace(path, seed.api_key.as_bytes()).map_err(io_error)?;
         return Ok(ApiKey::new(seed.api_key.clone())?);
     }
     match std::fs::read_to_string(path) {
         Ok(key) => Ok(ApiKey::new(key.trim())?),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let team = sandbox.create_team("Demo team").await?;
-            write_secret(path, &team.api_key).map_err(io_error)?;
+            clerk_support::secret_file::replace(path, team.api_key.as_bytes()).map_err(io_error)?;
             Ok(ApiKey::new(team.api_key)?)
         }
         Err(error) => Err(io_error(error)),
     }
-}
-
-fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(secret.as_bytes())
 }

@@ -1,5 +1,6 @@
 //! Checking a call's arguments against the tool's schema, and handing them to the route.
 
+use clerk_support::did_you_mean::closest;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -151,7 +152,7 @@ fn describe(error: &jsonschema::ValidationError<'_>, schema: &Value) -> Argument
                 .unwrap_or_default();
             let mut fixes = Vec::new();
             for name in unexpected {
-                if let Some(suggestion) = closest(name, &known) {
+                if let Some(suggestion) = closest(name, known.iter().copied()) {
                     fixes.push(format!("`{name}` should probably be `{suggestion}`"));
                 }
             }
@@ -180,7 +181,7 @@ fn describe(error: &jsonschema::ValidationError<'_>, schema: &Value) -> Argument
             let allowed: Vec<String> = options.as_array().into_iter().flatten().map(|option| option.to_string()).collect();
             let wrong = error.instance().as_str().unwrap_or_default();
             let allowed_plain: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            let suggestion = closest(wrong, &allowed_plain).map(|best| format!("did you mean \"{best}\"? ")).unwrap_or_default();
+            let suggestion = closest(wrong, allowed_plain.iter().copied()).map(|best| format!("did you mean \"{best}\"? ")).unwrap_or_default();
             (format!("{value} is not allowed"), Some(format!("{suggestion}use one of {}", allowed.join(", "))))
         }
         ValidationErrorKind::Format { format } => {
@@ -262,15 +263,6 @@ fn lowercase_first(text: &str) -> String {
         Some(first) => first.to_lowercase().chain(characters).collect(),
         None => String::new(),
     }
-}
-
-fn closest<'a>(wrong: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|candidate| (*candidate, strsim::jaro_winkler(&wrong.to_lowercase(), &candidate.to_lowercase())))
-        .filter(|(_, similarity)| *similarity >= 0.8)
-        .max_by(|left, right| left.1.total_cmp(&right.1))
-        .map(|(candidate, _)| candidate)
 }
 
 #[cfg(test)]

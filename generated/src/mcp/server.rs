@@ -24,7 +24,7 @@ use crate::mcp::host::Host;
 use crate::mcp::spec::{Role, ToolSpec};
 
 /// What a route's body returns: the upstream answer as JSON, or why there is none.
-pub type RouteFuture = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send>>;
+pub(super) type RouteFuture = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send>>;
 
 /// An MCP server with the generated tools, running on a [`Host`].
 pub struct ToolServer<H: Host> {

@@ -1,8 +1,6 @@
 //! The tools over stdio, as Claude Desktop runs the server: the real binary as a child process.
 
-mod common;
-
-use common::{ok, text_of, tool_error};
+use crate::common::{ok, text_of, tool_error};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::TokioChildProcess;
@@ -18,7 +16,7 @@ async fn the_tools_work_over_stdio_on_the_embedded_sandbox() {
     let info = client.peer_info().unwrap().server_info.clone().unwrap();
     assert_eq!(info.name, "clerk-chat");
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 10);
+    assert_eq!(tools.len(), clerk_chat::tools::TOOLS.len());
 
     let call = |name: &'static str, arguments: serde_json::Value| {
         let request = CallToolRequestParams::new(name).with_arguments(arguments.as_object().unwrap().clone());

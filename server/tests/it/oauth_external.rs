@@ -1,8 +1,6 @@
 //! `--auth external`: the server as an OAuth 2.1 protected resource in front of an existing
 //! authorization server, checked with real signed tokens and a real JWKS on loopback.
 
-mod common;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
@@ -10,6 +8,8 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
+
+use crate::common;
 
 const ISSUER_KEY: &[u8] = include_bytes!("fixtures/test-issuer-es256.pem");
 const ATTACKER_KEY: &[u8] = include_bytes!("fixtures/test-attacker-es256.pem");
@@ -49,11 +49,7 @@ struct Setup {
 async fn setup() -> Setup {
     let issuer = issuer().await;
     let directory = tempfile::tempdir().unwrap();
-    let settings = common::settings(directory.path(), |options| {
-        options.auth = Some(clerk_mcp::AuthMode::External);
-        options.issuer = Some(issuer.clone());
-        options.public_url = Some("http://127.0.0.1".to_owned());
-    });
+    let settings = common::settings(directory.path(), &["--auth", "external", "--issuer", &issuer, "--public-url", "http://127.0.0.1"]);
     let server = clerk_mcp::start_http(&settings).await.unwrap_or_else(|error| panic!("{error}"));
     Setup { server, issuer, resource: "http://127.0.0.1/mcp".to_owned(), _directory: directory }
 }
@@ -120,7 +116,7 @@ async fn a_token_without_the_tools_scope_gets_403_insufficient_scope() {
     let read_only = token(claims(&setup, "messages:read contacts:read"), ISSUER_KEY);
     let client = common::connect_with_token(&setup.server.mcp_url(), &read_only).await;
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 10, "tools are listed; calling one needs its scope");
+    assert_eq!(tools.len(), clerk_chat::tools::TOOLS.len(), "tools are listed; calling one needs its scope");
     let read = client.call_tool(CallToolRequestParams::new("search_contacts")).await.unwrap();
     assert_ne!(read.is_error, Some(true));
     let send =
@@ -161,7 +157,7 @@ async fn a_token_without_the_tools_scope_gets_403_insufficient_scope() {
 #[tokio::test]
 async fn auth_none_refuses_to_listen_beyond_loopback() {
     let directory = tempfile::tempdir().unwrap();
-    let settings = common::settings(directory.path(), |options| options.listen = Some("0.0.0.0:0".parse().unwrap()));
-    let error = clerk_mcp::start_http(&settings).await.err().expect("refused").to_string();
+    // Refused when the settings are read, before anything starts.
+    let error = common::try_settings(directory.path(), &["--listen", "0.0.0.0:0"]).err().expect("refused").to_string();
     assert!(error.contains("--auth none serves without sign-in, so it listens only on loopback"), "{error}");
 }

@@ -2,13 +2,11 @@
 //! rmcp's OAuth client (discovery, registration, authorization, token, a tool call, refresh),
 //! and every refusal the MCP authorization spec and OAuth 2.1 ask for, over real HTTP.
 
-mod common;
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::browser::{Browser, VERIFIER, challenge_of, query_value, redirect_location};
+use crate::common::{self, browser::{Browser, VERIFIER, challenge_of, query_value, redirect_location}};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
@@ -17,8 +15,16 @@ use rmcp::transport::auth::{AuthClient, AuthorizationRequest, OAuthState};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 
-const ALL_SCOPES: [&str; 7] =
-    ["messages:send", "messages:read", "contacts:write", "campaigns:send", "contacts:read", "users:write", "users:read"];
+/// Every scope a tool needs, in the manifest's order.
+fn all_scopes() -> Vec<&'static str> {
+    let mut scopes: Vec<&'static str> = Vec::new();
+    for tool in clerk_chat::tools::TOOLS {
+        if !scopes.contains(&tool.scope) {
+            scopes.push(tool.scope);
+        }
+    }
+    scopes
+}
 const CALLBACK: &str = "http://127.0.0.1:47000/callback";
 
 struct Setup {
@@ -28,7 +34,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let test = common::start(|options| options.auth = Some(clerk_mcp::AuthMode::Builtin)).await;
+    let test = common::start(&["--auth", "builtin"]).await;
     let browser = Browser::new(format!("http://{}", test.server.address));
     Setup { test, browser }
 }
@@ -140,7 +146,7 @@ async fn rmcp_oauth_client_discovers_registers_signs_in_calls_a_tool_and_refresh
     let setup = setup().await;
     let mut state = OAuthState::new(setup.test.server.mcp_url(), None).await.expect("rmcp discovers the server");
     state
-        .start_authorization(AuthorizationRequest::new(CALLBACK).with_client_name("rmcp OAuth test").with_scopes(ALL_SCOPES))
+        .start_authorization(AuthorizationRequest::new(CALLBACK).with_client_name("rmcp OAuth test").with_scopes(all_scopes()))
         .await
         .expect("rmcp registers a client (RFC 7591) and prepares PKCE");
     let authorization_url = state.get_authorization_url().await.unwrap();
@@ -552,18 +558,17 @@ async fn bad_registrations_get_rfc_7591_errors() {
 #[tokio::test]
 async fn a_public_builtin_server_needs_an_https_public_url() {
     let directory = tempfile::tempdir().unwrap();
+    // Refused when the settings are read, before anything starts.
     let public = |public_url: Option<&str>| {
-        common::settings(directory.path(), |options| {
-            options.auth = Some(clerk_mcp::AuthMode::Builtin);
-            options.listen = Some("0.0.0.0:0".parse().unwrap());
-            options.public_url = public_url.map(str::to_owned);
-        })
+        let mut args = vec!["--auth", "builtin", "--listen", "0.0.0.0:0"];
+        args.extend(public_url.map(|url| ["--public-url", url]).into_iter().flatten());
+        common::try_settings(directory.path(), &args).err().expect("refused").to_string()
     };
-    let error = clerk_mcp::start_http(&public(None)).await.err().expect("refused").to_string();
+    let error = public(None);
     assert!(error.contains("needs --public-url"), "{error}");
-    let error = clerk_mcp::start_http(&public(Some("http://mcp.example.com"))).await.err().expect("refused").to_string();
+    let error = public(Some("http://mcp.example.com"));
     assert!(error.contains("must be served over https"), "{error}");
-    let error = clerk_mcp::start_http(&public(Some("https://example.com/clerk"))).await.err().expect("refused").to_string();
+    let error = public(Some("https://example.com/clerk"));
     assert!(error.contains("root of its host"), "{error}");
 }
 

@@ -1,17 +1,15 @@
 //! Every tool over streamable HTTP with rmcp's client, against the embedded sandbox: happy
 //! paths, bad input, provider selection, upstream failures, progress, and the tools/list snapshot.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{call, connect, ok, start, tool_error};
+use crate::common::{self, call, connect, ok, start, tool_error};
 use rmcp::model::{CallToolRequestParams, NumberOrString, ProgressToken, RequestMetaObject};
 use serde_json::json;
 
 #[tokio::test]
 async fn tools_list_matches_the_snapshot() {
-    let test = start(|_| {}).await;
+    let test = start(&[]).await;
     let (client, _) = connect(&test.server.mcp_url()).await;
     let tools = client.list_all_tools().await.unwrap();
     let info = client.peer_info().unwrap().server_info.clone().expect("the server names itself");
@@ -24,7 +22,7 @@ async fn tools_list_matches_the_snapshot() {
 
 #[tokio::test]
 async fn every_tool_works_against_the_sandbox() {
-    let test = start(|_| {}).await;
+    let test = start(&[]).await;
     let (client, _) = connect(&test.server.mcp_url()).await;
     let sender = test.server.sandbox_inboxes[0].phone.clone();
 
@@ -76,7 +74,7 @@ async fn every_tool_works_against_the_sandbox() {
 
 #[tokio::test]
 async fn bad_arguments_are_tool_errors_that_say_how_to_fix_them() {
-    let test = start(|_| {}).await;
+    let test = start(&[]).await;
     let (client, _) = connect(&test.server.mcp_url()).await;
     let sender = test.server.sandbox_inboxes[0].phone.clone();
     let text =
@@ -108,12 +106,7 @@ async fn bad_arguments_are_tool_errors_that_say_how_to_fix_them() {
 
 #[tokio::test]
 async fn provider_selection_follows_argument_then_route_then_default() {
-    let test = start(|options| {
-        options.providers = Some(vec!["twilio".into(), "telnyx".into(), "bandwidth".into()]);
-        options.default_provider = Some("bandwidth".into());
-        options.provider_routes = Some(vec!["+1200=telnyx".into()]);
-    })
-    .await;
+    let test = start(&["--provider", "twilio,telnyx,bandwidth", "--default-provider", "bandwidth", "--provider-route", "+1200=telnyx"]).await;
     let (client, _) = connect(&test.server.mcp_url()).await;
     let tools = client.list_all_tools().await.unwrap();
     let campaign_tool = tools.iter().find(|tool| tool.name == "create_campaign").unwrap();
@@ -144,11 +137,7 @@ async fn provider_selection_follows_argument_then_route_then_default() {
     test.server.shutdown().await;
 
     // Without a matching route the default applies.
-    let test = start(|options| {
-        options.providers = Some(vec!["twilio".into(), "bandwidth".into()]);
-        options.default_provider = Some("bandwidth".into());
-    })
-    .await;
+    let test = start(&["--provider", "twilio,bandwidth", "--default-provider", "bandwidth"]).await;
     let (client, _) = connect(&test.server.mcp_url()).await;
     let sender = test.server.sandbox_inboxes[0].phone.clone();
     let defaulted = ok(call(&client, "create_campaign", campaign(None, &sender)).await);
@@ -159,7 +148,7 @@ async fn provider_selection_follows_argument_then_route_then_default() {
 
 #[tokio::test]
 async fn progress_is_reported_when_the_client_asks() {
-    let test = start(|_| {}).await;
+    let test = start(&[]).await;
     let (client, recorder) = connect(&test.server.mcp_url()).await;
     let mut meta = RequestMetaObject::default();
     meta.set_progress_token(ProgressToken(NumberOrString::String("batch-1".into())));
@@ -189,7 +178,7 @@ async fn upstream_failures_say_what_happened_and_whether_to_retry() {
     config.rate_limit_per_second = 0;
     let sandbox = clerk_sandbox::Sandbox::start(config).await.unwrap();
     let team = sandbox.seeded_team().unwrap().clone();
-    let mut settings = common::settings(directory.path(), |options| options.upstream = Some(sandbox.base_url().to_owned()));
+    let mut settings = common::settings(directory.path(), &["--upstream", sandbox.base_url()]);
     settings.api_key = Some(team.api_key.clone());
     let server = clerk_mcp::start_http(&settings).await.unwrap();
     let (client, _) = connect(&server.mcp_url()).await;
@@ -217,7 +206,7 @@ async fn upstream_failures_say_what_happened_and_whether_to_retry() {
 
 #[tokio::test]
 async fn healthz_and_dns_rebinding_protection() {
-    let test = start(|_| {}).await;
+    let test = start(&[]).await;
     let http = common::http();
     let base = format!("http://{}", test.server.address);
     assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().text().await.unwrap(), "ok");

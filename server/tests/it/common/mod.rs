@@ -1,14 +1,12 @@
 //! Shared set-up of the end-to-end tests: a real server on loopback, a real rmcp client.
 
-#![allow(dead_code)]
-
-pub mod browser;
+pub(crate) mod browser;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clerk_mcp::config::Options;
+use clerk_mcp::config::ConfigError;
 use clerk_mcp::{RunningServer, Settings};
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam};
 use rmcp::service::{NotificationContext, RunningService};
@@ -17,36 +15,49 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     pub server: RunningServer,
     pub directory: tempfile::TempDir,
 }
 
-/// Settings for a test server on loopback. Sign-in is off (`--auth none`) unless `configure`
-/// turns it on: most tests are about the tools, not OAuth.
-pub fn settings(directory: &std::path::Path, configure: impl FnOnce(&mut Options)) -> Settings {
-    let mut options = Options {
-        auth: Some(clerk_mcp::AuthMode::None),
-        data_dir: Some(directory.to_owned()),
-        listen: Some("127.0.0.1:0".parse().unwrap()),
-        sandbox_delivery_delay_ms: Some(100),
-        sandbox_rate_limit: Some(0),
-        ..Options::default()
-    };
-    configure(&mut options);
-    Settings::resolve(&options).unwrap()
+/// Settings for a test server on loopback, read as the command line `args` would give them.
+/// Sign-in is off (`--auth none`) unless `args` turn it on: most tests are about the tools,
+/// not OAuth. Each of these defaults gives way to the same flag in `args`.
+pub(crate) fn try_settings(directory: &std::path::Path, args: &[&str]) -> Result<Settings, ConfigError> {
+    let directory = directory.to_str().expect("temporary directories have UTF-8 paths");
+    let test_defaults = [
+        ("--auth", "none"),
+        ("--data-dir", directory),
+        ("--listen", "127.0.0.1:0"),
+        ("--sandbox-delivery-delay-ms", "100"),
+        ("--sandbox-rate-limit", "0"),
+    ];
+    let mut command_line = vec!["clerk-mcp"];
+    for (flag, value) in test_defaults {
+        if !args.contains(&flag) {
+            command_line.extend([flag, value]);
+        }
+    }
+    command_line.extend(args);
+    Settings::from_args(command_line).map(|(_, settings)| settings)
 }
 
-pub async fn start(configure: impl FnOnce(&mut Options)) -> TestServer {
+/// [`try_settings`], which must succeed.
+pub(crate) fn settings(directory: &std::path::Path, args: &[&str]) -> Settings {
+    try_settings(directory, args).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// A server on loopback with [`settings`] of `args`, in a new data directory.
+pub(crate) async fn start(args: &[&str]) -> TestServer {
     let directory = tempfile::tempdir().unwrap();
-    let settings = settings(directory.path(), configure);
+    let settings = settings(directory.path(), args);
     let server = clerk_mcp::start_http(&settings).await.unwrap_or_else(|error| panic!("{error}"));
     TestServer { server, directory }
 }
 
 /// A client that keeps the progress notifications it receives.
 #[derive(Clone, Default)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     pub progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
 }
 
@@ -56,36 +67,31 @@ impl ClientHandler for Recorder {
     }
 }
 
-pub type Client = RunningService<RoleClient, Recorder>;
-
-/// reqwest (here and inside rmcp's client) is built without a default crypto provider.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub(crate) type Client = RunningService<RoleClient, Recorder>;
 
 /// A plain HTTP client, for requests MCP clients would not make.
-pub fn http() -> reqwest::Client {
-    install_crypto_provider();
+pub(crate) fn http() -> reqwest::Client {
+    clerk_support::tls::install_crypto_provider();
     reqwest::Client::new()
 }
 
-pub async fn connect(url: &str) -> (Client, Recorder) {
-    install_crypto_provider();
+pub(crate) async fn connect(url: &str) -> (Client, Recorder) {
+    clerk_support::tls::install_crypto_provider();
     let recorder = Recorder::default();
     let client = recorder.clone().serve(StreamableHttpClientTransport::from_uri(url.to_owned())).await.expect("the client connects");
     (client, recorder)
 }
 
 /// An rmcp session that sends this bearer token with every request.
-pub async fn connect_with_token(url: &str, token: &str) -> RunningService<RoleClient, ()> {
-    install_crypto_provider();
+pub(crate) async fn connect_with_token(url: &str, token: &str) -> RunningService<RoleClient, ()> {
+    clerk_support::tls::install_crypto_provider();
     let transport =
         StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(url).auth_header(token.to_owned()));
     ().serve(transport).await.expect("a valid token connects")
 }
 
 /// The status and `WWW-Authenticate` challenge of an MCP initialize with this bearer token.
-pub async fn initialize_status(url: &str, token: Option<&str>) -> (u16, String) {
+pub(crate) async fn initialize_status(url: &str, token: Option<&str>) -> (u16, String) {
     let mut request = http().post(url).header("accept", "application/json, text/event-stream").json(&serde_json::json!({
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
@@ -98,7 +104,7 @@ pub async fn initialize_status(url: &str, token: Option<&str>) -> (u16, String) 
     (response.status().as_u16(), challenge)
 }
 
-pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
+pub(crate) async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
     let arguments = arguments.as_object().cloned().expect("arguments are an object");
     client
         .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments))
@@ -106,25 +112,25 @@ pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResu
         .unwrap_or_else(|error| panic!("{tool}: {error}"))
 }
 
-pub fn text_of(result: &CallToolResult) -> String {
+pub(crate) fn text_of(result: &CallToolResult) -> String {
     result.content.iter().filter_map(|content| content.as_text().map(|text| text.text.clone())).collect::<Vec<_>>().join("\n")
 }
 
 /// The structured result of a call that must have succeeded.
-pub fn ok(result: CallToolResult) -> Value {
+pub(crate) fn ok(result: CallToolResult) -> Value {
     assert_ne!(result.is_error, Some(true), "the call failed: {}", text_of(&result));
     result.structured_content.expect("a successful call has structuredContent")
 }
 
 /// The error text of a call that must have failed as a tool error.
-pub fn tool_error(result: CallToolResult) -> String {
+pub(crate) fn tool_error(result: CallToolResult) -> String {
     assert_eq!(result.is_error, Some(true), "expected a tool error, got {:?}", result.structured_content);
     text_of(&result)
 }
 
 /// An upstream that answers every request after `delay` with an empty contact list, and
 /// counts the requests whose client went away before the answer.
-pub async fn slow_upstream(delay: Duration) -> (String, Arc<AtomicUsize>) {
+pub(crate) async fn slow_upstream(delay: Duration) -> (String, Arc<AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

@@ -7,22 +7,22 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 /// A PKCE verifier of the required length (43 to 128 characters).
-pub const VERIFIER: &str = "a-verifier-of-at-least-forty-three-characters-0123456789";
+pub(crate) const VERIFIER: &str = "a-verifier-of-at-least-forty-three-characters-0123456789";
 
 /// PKCE S256: base64url of the verifier's SHA-256.
-pub fn challenge_of(verifier: &str) -> String {
+pub(crate) fn challenge_of(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 /// A client that does not follow redirects, like a browser whose redirect we inspect.
-pub struct Browser {
+pub(crate) struct Browser {
     /// `http://127.0.0.1:PORT`: the issuer and the base of every endpoint.
     pub base: String,
     pub http: reqwest::Client,
 }
 
 /// The consent page as a browser gets it: its form fields and the CSRF cookie.
-pub struct ConsentPage {
+pub(crate) struct ConsentPage {
     pub body: String,
     pub cookie: String,
     pub request: String,
@@ -36,13 +36,13 @@ fn hidden_field(body: &str, name: &str) -> String {
 }
 
 impl Browser {
-    pub fn new(base: String) -> Browser {
-        super::install_crypto_provider();
+    pub(crate) fn new(base: String) -> Browser {
+        clerk_support::tls::install_crypto_provider();
         Browser { base, http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap() }
     }
 
     /// Registers a client (RFC 7591) and returns its id.
-    pub async fn register(&self, redirect_uris: &[&str]) -> String {
+    pub(crate) async fn register(&self, redirect_uris: &[&str]) -> String {
         let response = self
             .http
             .post(format!("{}/register", self.base))
@@ -55,13 +55,13 @@ impl Browser {
     }
 
     /// `/authorize` with these query parameters.
-    pub fn authorize_url(&self, parameters: &[(&str, &str)]) -> String {
+    pub(crate) fn authorize_url(&self, parameters: &[(&str, &str)]) -> String {
         let mut url = reqwest::Url::parse(&format!("{}/authorize", self.base)).unwrap();
         url.query_pairs_mut().extend_pairs(parameters);
         url.to_string()
     }
 
-    pub async fn open_consent(&self, url: &str) -> ConsentPage {
+    pub(crate) async fn open_consent(&self, url: &str) -> ConsentPage {
         let response = self.http.get(url).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 200, "the consent page opens");
         let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
@@ -71,20 +71,20 @@ impl Browser {
     }
 
     /// Answers the consent page with these fields beside its own.
-    pub async fn submit(&self, page: &ConsentPage, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn submit(&self, page: &ConsentPage, fields: &[(&str, &str)]) -> reqwest::Response {
         let mut form = vec![("request", page.request.as_str()), ("csrf", page.csrf.as_str())];
         form.extend_from_slice(fields);
         self.http.post(format!("{}/authorize", self.base)).header("cookie", &page.cookie).form(&form).send().await.unwrap()
     }
 
     /// A token request: the status and the JSON answer.
-    pub async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
+    pub(crate) async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
         let response = self.http.post(format!("{}/token", self.base)).form(form).send().await.unwrap();
         (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
     }
 
     /// The whole sign-in with one click on the sandbox team; the token response.
-    pub async fn sign_in_to_sandbox(&self) -> Value {
+    pub(crate) async fn sign_in_to_sandbox(&self) -> Value {
         let redirect = "http://127.0.0.1:9/callback";
         let client_id = self.register(&[redirect]).await;
         let challenge = challenge_of(VERIFIER);
@@ -111,11 +111,11 @@ impl Browser {
 }
 
 /// The Location of the redirect back to the client.
-pub fn redirect_location(response: &reqwest::Response) -> String {
+pub(crate) fn redirect_location(response: &reqwest::Response) -> String {
     assert_eq!(response.status().as_u16(), 303, "expected a redirect back to the client");
     response.headers()["location"].to_str().unwrap().to_owned()
 }
 
-pub fn query_value(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query_value(url: &str, name: &str) -> Option<String> {
     reqwest::Url::parse(url).unwrap().query_pairs().find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
 }

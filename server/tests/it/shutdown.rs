@@ -1,18 +1,16 @@
 //! A shutdown lets a tool call in flight finish before the server closes its sessions, and a
 //! cancelled call stops its upstream request.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{call, connect, ok, slow_upstream};
+use crate::common::{self, call, connect, ok, slow_upstream};
 use serde_json::json;
 
 #[tokio::test]
 async fn a_call_in_flight_finishes_during_shutdown() {
     let (upstream, _) = slow_upstream(Duration::from_millis(700)).await;
     let directory = tempfile::tempdir().unwrap();
-    let mut settings = common::settings(directory.path(), |options| options.upstream = Some(upstream));
+    let mut settings = common::settings(directory.path(), &["--upstream", &upstream]);
     settings.api_key = Some("ck_test_key".to_owned());
     let server = clerk_mcp::start_http(&settings).await.unwrap();
     let (client, _) = connect(&server.mcp_url()).await;
@@ -35,7 +33,7 @@ async fn a_call_in_flight_finishes_during_shutdown() {
 async fn a_cancelled_call_drops_its_upstream_request() {
     let (upstream, abandoned) = slow_upstream(Duration::from_secs(3)).await;
     let directory = tempfile::tempdir().unwrap();
-    let mut settings = common::settings(directory.path(), |options| options.upstream = Some(upstream));
+    let mut settings = common::settings(directory.path(), &["--upstream", &upstream]);
     settings.api_key = Some("ck_test_key".to_owned());
     let server = clerk_mcp::start_http(&settings).await.unwrap();
     let (client, _) = connect(&server.mcp_url()).await;

@@ -1,0 +1,258 @@
+//! [`SignInStore`] on SQLite, through sqlx without compile-time macros (so no database is
+//! needed to build). Codes and refresh tokens are redeemed with one atomic
+//! `UPDATE ... WHERE used_at IS NULL RETURNING`, so two concurrent redemptions cannot both win.
+
+use std::path::Path;
+
+use clerk_store::sqlite::SqliteDatabase;
+use clerk_store::{Migration, StoreError};
+use sqlx::Row;
+
+use super::{
+    ClientRecord, CodeRedemption, Grant, NewCode, PendingRequest, RefreshRedemption, SealedKey, Sealer, SignInStore, now,
+};
+
+const MIGRATIONS: [Migration; 1] =
+    [Migration { version: 1, description: "initial", sql: include_str!("../../migrations/0001_initial.sql") }];
+
+/// How long a used code is kept after it expires, so that replaying it is still recognised.
+const USED_CODE_MEMORY_SECONDS: i64 = 24 * 3600;
+
+pub(crate) struct SqliteSignInStore {
+    database: SqliteDatabase,
+}
+
+impl SqliteSignInStore {
+    pub(crate) async fn open(path: &Path) -> Result<SqliteSignInStore, StoreError> {
+        Ok(SqliteSignInStore { database: SqliteDatabase::open(path, &MIGRATIONS).await? })
+    }
+}
+
+#[async_trait::async_trait]
+impl SignInStore for SqliteSignInStore {
+    async fn insert_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO clients (client_id, client_name, redirect_uris, registration, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&client.client_id)
+            .bind(&client.client_name)
+            .bind(serde_json::to_string(&client.redirect_uris).unwrap_or_default())
+            .bind(client.registration.to_string())
+            .bind(now())
+            .execute(self.database.writer())
+            .await?;
+        Ok(())
+    }
+
+    async fn client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let row = sqlx::query("SELECT client_name, redirect_uris, registration FROM clients WHERE client_id = ?")
+            .bind(client_id)
+            .fetch_optional(self.database.reader())
+            .await?;
+        Ok(row.map(|row| ClientRecord {
+            client_id: client_id.to_owned(),
+            client_name: row.get(0),
+            redirect_uris: serde_json::from_str(row.get::<&str, _>(1)).unwrap_or_default(),
+            registration: serde_json::from_str(row.get::<&str, _>(2)).unwrap_or_default(),
+        }))
+    }
+
+    async fn upsert_account(&self, fingerprint: &str, new_account_id: &str, seal: Sealer<'_>, label: &str) -> Result<String, StoreError> {
+        let existing: Option<String> = sqlx::query_scalar("SELECT account_id FROM accounts WHERE key_fingerprint = ?")
+            .bind(fingerprint)
+            .fetch_optional(self.database.reader())
+            .await?;
+        let account_id = existing.unwrap_or_else(|| new_account_id.to_owned());
+        let sealed = seal(&account_id);
+        sqlx::query(
+            "INSERT INTO accounts (account_id, key_fingerprint, key_nonce, key_ciphertext, label, created_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (account_id) DO UPDATE SET key_nonce = excluded.key_nonce, key_ciphertext = excluded.key_ciphertext",
+        )
+        .bind(&account_id)
+        .bind(fingerprint)
+        .bind(sealed.nonce)
+        .bind(sealed.ciphertext)
+        .bind(label)
+        .bind(now())
+        .execute(self.database.writer())
+        .await?;
+        Ok(account_id)
+    }
+
+    async fn sealed_key(&self, account_id: &str) -> Result<Option<SealedKey>, StoreError> {
+        let row = sqlx::query("SELECT key_nonce, key_ciphertext FROM accounts WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_optional(self.database.reader())
+            .await?;
+        Ok(row.map(|row| SealedKey { nonce: row.get(0), ciphertext: row.get(1) }))
+    }
+
+    async fn insert_pending(&self, request: &PendingRequest) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM pending_requests WHERE expires_at < ?").bind(now()).execute(self.database.writer()).await?;
+        sqlx::query(
+            "INSERT INTO pending_requests (request_id, csrf_token, client_id, redirect_uri, state, code_challenge, scope, resource, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&request.request_id)
+        .bind(&request.csrf_token)
+        .bind(&request.client_id)
+        .bind(&request.redirect_uri)
+        .bind(&request.state)
+        .bind(&request.code_challenge)
+        .bind(&request.scope)
+        .bind(&request.resource)
+        .bind(request.expires_at)
+        .execute(self.database.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn pending(&self, request_id: &str) -> Result<Option<PendingRequest>, StoreError> {
+        let row = sqlx::query(
+            "SELECT csrf_token, client_id, redirect_uri, state, code_challenge, scope, resource, expires_at
+             FROM pending_requests WHERE request_id = ? AND expires_at >= ?",
+        )
+        .bind(request_id)
+        .bind(now())
+        .fetch_optional(self.database.reader())
+        .await?;
+        Ok(row.map(|row| PendingRequest {
+            request_id: request_id.to_owned(),
+            csrf_token: row.get(0),
+            client_id: row.get(1),
+            redirect_uri: row.get(2),
+            state: row.get(3),
+            code_challenge: row.get(4),
+            scope: row.get(5),
+            resource: row.get(6),
+            expires_at: row.get(7),
+        }))
+    }
+
+    async fn finish_pending(&self, request_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM pending_requests WHERE request_id = ?").bind(request_id).execute(self.database.writer()).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_grant_with_code(&self, grant: &Grant, code: &NewCode<'_>) -> Result<(), StoreError> {
+        let mut transaction = self.database.writer().begin().await?;
+        sqlx::query("INSERT INTO grants (grant_id, client_id, account_id, scope, resource, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&grant.grant_id)
+            .bind(&grant.client_id)
+            .bind(&grant.account_id)
+            .bind(&grant.scope)
+            .bind(&grant.resource)
+            .bind(now())
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(code.code_hash)
+        .bind(&grant.grant_id)
+        .bind(code.redirect_uri)
+        .bind(code.code_challenge)
+        .bind(code.expires_at)
+        .execute(&mut *transaction)
+        .await?;
+        Ok(transaction.commit().await?)
+    }
+
+    async fn redeem_code(&self, code_hash: &str) -> Result<CodeRedemption, StoreError> {
+        let now = now();
+        let row = sqlx::query(
+            "UPDATE authorization_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL
+             RETURNING grant_id, redirect_uri, code_challenge, expires_at",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .fetch_optional(self.database.writer())
+        .await?;
+        let Some(row) = row else {
+            let used: Option<String> = sqlx::query_scalar("SELECT grant_id FROM authorization_codes WHERE code_hash = ?")
+                .bind(code_hash)
+                .fetch_optional(self.database.reader())
+                .await?;
+            return Ok(match used {
+                Some(grant_id) => CodeRedemption::Reused { grant_id },
+                None => CodeRedemption::Unknown,
+            });
+        };
+        let grant_id: String = row.get(0);
+        let Some(grant) = self.grant(&grant_id).await? else { return Ok(CodeRedemption::Unknown) };
+        Ok(CodeRedemption::Redeemed { grant, redirect_uri: row.get(1), code_challenge: row.get(2), expired: row.get::<i64, _>(3) < now })
+    }
+
+    async fn insert_refresh_token(&self, token_hash: &str, grant_id: &str, expires_at: i64) -> Result<(), StoreError> {
+        let now = now();
+        let writer = self.database.writer();
+        sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < ?").bind(now).execute(writer).await?;
+        sqlx::query("DELETE FROM authorization_codes WHERE expires_at < ?").bind(now - USED_CODE_MEMORY_SECONDS).execute(writer).await?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, grant_id, expires_at) VALUES (?, ?, ?)")
+            .bind(token_hash)
+            .bind(grant_id)
+            .bind(expires_at)
+            .execute(writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn redeem_refresh_token(&self, token_hash: &str) -> Result<RefreshRedemption, StoreError> {
+        let now = now();
+        let row =
+            sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL RETURNING grant_id, expires_at")
+                .bind(now)
+                .bind(token_hash)
+                .fetch_optional(self.database.writer())
+                .await?;
+        let Some(row) = row else {
+            return Ok(match self.refresh_token_grant(token_hash).await? {
+                Some(grant_id) => RefreshRedemption::Reused { grant_id },
+                None => RefreshRedemption::Unknown,
+            });
+        };
+        let grant_id: String = row.get(0);
+        let Some(grant) = self.grant(&grant_id).await? else { return Ok(RefreshRedemption::Unknown) };
+        Ok(RefreshRedemption::Rotated { grant, expired: row.get::<i64, _>(1) < now })
+    }
+
+    async fn refresh_token_grant(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT grant_id FROM refresh_tokens WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(self.database.reader())
+            .await?)
+    }
+
+    async fn grant(&self, grant_id: &str) -> Result<Option<Grant>, StoreError> {
+        let row = sqlx::query("SELECT client_id, account_id, scope, resource, revoked_at IS NOT NULL FROM grants WHERE grant_id = ?")
+            .bind(grant_id)
+            .fetch_optional(self.database.reader())
+            .await?;
+        Ok(row.map(|row| Grant {
+            grant_id: grant_id.to_owned(),
+            client_id: row.get(0),
+            account_id: row.get(1),
+            scope: row.get(2),
+            resource: row.get(3),
+            revoked: row.get(4),
+        }))
+    }
+
+    async fn revoke_grant(&self, grant_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE grant_id = ? AND revoked_at IS NULL")
+            .bind(now())
+            .bind(grant_id)
+            .execute(self.database.writer())
+            .await?;
+        Ok(())
+    }
+
+    async fn revoked_grants_since(&self, since: i64) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT grant_id FROM grants WHERE revoked_at IS NOT NULL AND revoked_at >= ?")
+            .bind(since)
+            .fetch_all(self.database.reader())
+            .await?)
+    }
+
+    async fn close(&self) {
+        self.database.close().await;
+    }
+}

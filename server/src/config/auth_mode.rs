@@ -1,0 +1,118 @@
+//! How HTTP callers sign in, with the settings each mode needs and no other: resolved and
+//! checked once, here, from `--auth`, `--issuer`, `--public-url`, `--database-url` and
+//! `CLERK_MCP_VAULT_KEY`. The HTTP server turns a mode into its layers in `http::auth_layers`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use clerk_store::DatabaseUrl;
+
+use super::ConfigError;
+use super::options::{AuthKind, Options};
+
+/// How HTTP callers authenticate. stdio has no sign-in: whoever spawns the process is the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMode {
+    /// No sign-in; every caller acts as the operator. Only on a loopback address.
+    None,
+    /// Tokens of an existing authorization server, checked through its JWKS; every caller
+    /// uses the server-wide upstream key.
+    External {
+        /// The issuer URL; its metadata names the JWKS.
+        issuer: String,
+        /// This server's canonical base URL, when not `http://LISTEN_ADDRESS`.
+        public_url: Option<String>,
+    },
+    /// The built-in authorization server: each user signs in with their own Clerk Chat key.
+    Builtin {
+        /// This server's canonical base URL (the token issuer), when not `http://LISTEN_ADDRESS`.
+        public_url: Option<String>,
+        /// Base64 of the 32-byte key sealing users' API keys at rest, from CLERK_MCP_VAULT_KEY
+        /// only; without it one is generated into the data directory.
+        vault_key: Option<String>,
+        /// Where sign-ins are stored.
+        database: DatabaseUrl,
+    },
+}
+
+impl AuthMode {
+    /// Reads and checks the mode's settings. `oauth_directory` holds the built-in server's keys
+    /// and, unless `--database-url` says otherwise, its database.
+    pub(super) fn resolve(options: &Options, oauth_directory: &Path) -> Result<AuthMode, ConfigError> {
+        match options.auth {
+            AuthKind::None if !options.listen.ip().is_loopback() => Err(ConfigError::NotLoopback(options.listen)),
+            AuthKind::None => Ok(AuthMode::None),
+            AuthKind::External => {
+                let issuer = options.issuer.clone().filter(|issuer| !issuer.trim().is_empty()).ok_or(ConfigError::NoIssuer)?;
+                let public_url = options.public_url.as_deref().map(canonical_base).transpose()?;
+                Ok(AuthMode::External { issuer, public_url })
+            }
+            AuthKind::Builtin => {
+                let public_url = builtin_public_url(options.public_url.as_deref(), options.listen)?;
+                let database = match options.database_url.as_deref().filter(|url| !url.trim().is_empty()) {
+                    Some(url) => DatabaseUrl::parse(url.trim()).map_err(ConfigError::DatabaseUrl)?,
+                    None => clerk_oauth::default_database(oauth_directory),
+                };
+                let vault_key = std::env::var("CLERK_MCP_VAULT_KEY").ok().map(|key| key.trim().to_owned()).filter(|key| !key.is_empty());
+                Ok(AuthMode::Builtin { public_url, vault_key, database })
+            }
+        }
+    }
+
+    /// Whether tool calls go upstream with the operator's key (CLERK_API_KEY or the sandbox
+    /// team's), rather than each signed-in user's own.
+    pub fn uses_operator_key(&self) -> bool {
+        !matches!(self, AuthMode::Builtin { .. })
+    }
+
+    /// The configured public URL, if any (canonical).
+    pub fn public_url(&self) -> Option<&str> {
+        match self {
+            AuthMode::None => None,
+            AuthMode::External { public_url, .. } | AuthMode::Builtin { public_url, .. } => public_url.as_deref(),
+        }
+    }
+}
+
+/// With the built-in authorization server the public URL is the issuer, so it must be right
+/// before anything listens: https (loopback may use http), served at the root of its host.
+/// Off loopback it is required: tokens and sign-in pages name it.
+fn builtin_public_url(public_url: Option<&str>, listen: SocketAddr) -> Result<Option<String>, ConfigError> {
+    let Some(public_url) = public_url else {
+        return if listen.ip().is_loopback() { Ok(None) } else { Err(ConfigError::NoPublicUrl(listen)) };
+    };
+    let invalid = |reason| ConfigError::PublicUrl(public_url.to_owned(), reason);
+    let parsed = reqwest::Url::parse(public_url).map_err(|_| invalid("not a URL; write it like https://mcp.example.com"))?;
+    if parsed.scheme() != "https" && !clerk_oauth::is_loopback_url(public_url) {
+        return Err(invalid("an authorization server must be served over https (http is allowed on loopback only)"));
+    }
+    if !parsed.path().trim_end_matches('/').is_empty() {
+        return Err(invalid("serve the server at the root of its host (no path): OAuth metadata lives at /.well-known/..."));
+    }
+    canonical_base(public_url).map(Some)
+}
+
+/// `https://Host:443/` -> `https://host`: lowercase scheme and host, no default port, no
+/// trailing slash, as the MCP spec's canonical server URI.
+pub fn canonical_base(url: &str) -> Result<String, ConfigError> {
+    let invalid = || ConfigError::InvalidPublicUrl(url.to_owned());
+    let parsed = reqwest::Url::parse(url).map_err(|_| invalid())?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+        return Err(invalid());
+    }
+    clerk_oauth::canonical_url(url).ok_or_else(invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_urls_are_lowercase_without_trailing_slash_or_default_port() {
+        assert_eq!(canonical_base("https://MCP.Example.com/").unwrap(), "https://mcp.example.com");
+        assert_eq!(canonical_base("https://mcp.example.com:443").unwrap(), "https://mcp.example.com");
+        assert_eq!(canonical_base("http://127.0.0.1:8787").unwrap(), "http://127.0.0.1:8787");
+        assert!(canonical_base("mcp.example.com").is_err());
+        assert!(canonical_base("https://mcp.example.com/?x=1").is_err());
+    }
+}

@@ -1,0 +1,160 @@
+//! The HTTP transport: `/mcp` (streamable HTTP, every MCP revision rmcp speaks), `/healthz`
+//! and, by auth mode, the OAuth routes; with request ids, host and origin checks, a body
+//! limit, and a graceful drain on shutdown.
+
+mod auth_layers;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use clerk_chat::mcp::ToolServer;
+use clerk_oauth::AuthorizationServer;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::upstream::{self, Upstream};
+use crate::{ServerHost, Settings, StartError, tool_server};
+
+/// How long a shutdown waits for tool calls in flight before closing sessions anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long results of calls that just finished get to reach their client before sessions close.
+const RESPONSE_FLUSH_GRACE: Duration = Duration::from_millis(250);
+
+/// A server listening on HTTP.
+pub struct RunningServer {
+    /// The address it listens on (the real port when `--listen` asked for port 0).
+    pub address: SocketAddr,
+    /// The Clerk Chat API it calls: the real one, or the embedded sandbox's URL.
+    pub upstream_url: String,
+    /// With the embedded sandbox: its team's numbers, to send from.
+    pub sandbox_inboxes: Vec<clerk_sandbox::SeededInbox>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// `http://ADDRESS/mcp`.
+    pub fn mcp_url(&self) -> String {
+        format!("http://{}/mcp", self.address)
+    }
+
+    /// Stops accepting, lets tool calls in flight finish (up to 30 s), then closes sessions.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops by itself (it does not, unless shut down).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    /// Cancelling this token shuts the server down, as [`RunningServer::shutdown`] does.
+    pub fn shutdown_handle(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+}
+
+/// Starts the HTTP server on the settings' address.
+pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError> {
+    let upstream = upstream::connect(settings, settings.auth.uses_operator_key()).await?;
+    let listener = tokio::net::TcpListener::bind(settings.listen).await.map_err(|source| StartError::Listen { address: settings.listen, source })?;
+    let address = listener.local_addr().map_err(|source| StartError::Listen { address: settings.listen, source })?;
+    let public_base = settings.auth.public_url().map(str::to_owned).unwrap_or_else(|| format!("http://{address}"));
+    let auth = auth_layers::for_mode(settings, &public_base, &upstream).await?;
+    let tools = tool_server(&upstream, settings, auth.credentials.clone())?;
+    let sessions_closed = CancellationToken::new();
+    let mcp = mcp_router(tools.clone(), settings, address, sessions_closed.child_token());
+    let app = application(auth.protect(mcp), auth.routes.clone());
+    let shutdown = CancellationToken::new();
+    let upstream_url = upstream.base_url.clone();
+    let sandbox_inboxes = upstream.sandbox_inboxes.clone();
+    let closing = Closing { tools, sessions_closed, authorization_server: auth.authorization_server, upstream };
+    let task = tokio::spawn(serve(listener, app, shutdown.clone(), closing));
+    Ok(RunningServer { address, upstream_url, sandbox_inboxes, shutdown, task })
+}
+
+/// `/mcp`: rmcp's streamable HTTP service with the server's host, origin and body limits.
+fn mcp_router(tools: ToolServer<ServerHost>, settings: &Settings, address: SocketAddr, sessions_closed: CancellationToken) -> axum::Router {
+    let mut origins = settings.allowed_origins.clone();
+    if settings.listen.port() == 0 {
+        // Port 0 picks the port at bind time; the default origins must name the real one.
+        origins.extend([format!("http://localhost:{}", address.port()), format!("http://127.0.0.1:{}", address.port())]);
+    }
+    let config = StreamableHttpServerConfig::default()
+        .with_cancellation_token(sessions_closed)
+        .with_allowed_hosts(settings.allowed_hosts.clone())
+        .with_allowed_origins(origins)
+        .enforce_origin_validation()
+        .with_max_request_body_bytes(settings.max_body_bytes);
+    let service: StreamableHttpService<ToolServer<ServerHost>, LocalSessionManager> =
+        StreamableHttpService::new(move || Ok(tools.clone()), LocalSessionManager::default().into(), config);
+    axum::Router::new().fallback_service(service)
+}
+
+/// Everything the server answers, with a request id on every request and in its log span.
+fn application(mcp: axum::Router, auth_routes: axum::Router) -> axum::Router {
+    axum::Router::new()
+        .nest("/mcp", mcp)
+        .merge(auth_routes)
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// What a shutdown closes, in order, once the listener has stopped accepting.
+struct Closing {
+    tools: ToolServer<ServerHost>,
+    sessions_closed: CancellationToken,
+    authorization_server: Option<Arc<AuthorizationServer>>,
+    upstream: Upstream,
+}
+
+/// Serves until `stop` is cancelled. On shutdown axum stops accepting at once; sessions (and
+/// their SSE streams, which keep connections open) close only once the tool calls in flight
+/// are done.
+async fn serve(listener: tokio::net::TcpListener, app: axum::Router, stop: CancellationToken, closing: Closing) {
+    tokio::spawn(drain(stop.clone(), closing.tools.clone(), closing.sessions_closed.clone()));
+    // Without TCP_NODELAY an SSE answer written in parts waits on the client's delayed ACK:
+    // 40 ms added to every tool call.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {error}");
+        }
+    });
+    // Connection info gives the authorization server each caller's address, for its limits.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await {
+        tracing::error!("the HTTP server failed: {error}");
+    }
+    if let Some(authorization_server) = closing.authorization_server {
+        authorization_server.close().await;
+    }
+    if let Some(sandbox) = closing.upstream.sandbox {
+        sandbox.shutdown().await;
+    }
+}
+
+/// Once `stop` is cancelled: waits for the tool calls in flight (up to [`DRAIN_TIMEOUT`]),
+/// then closes the MCP sessions.
+async fn drain(stop: CancellationToken, tools: ToolServer<ServerHost>, sessions_closed: CancellationToken) {
+    stop.cancelled().await;
+    tracing::info!("shutting down: waiting for tool calls in flight");
+    if tokio::time::timeout(DRAIN_TIMEOUT, tools.drained()).await.is_err() {
+        tracing::warn!("tool calls still running after {DRAIN_TIMEOUT:?}; closing anyway");
+    }
+    // A finished call's result still has to pass through rmcp's session to its stream;
+    // closing sessions at once would drop it.
+    tokio::time::sleep(RESPONSE_FLUSH_GRACE).await;
+    sessions_closed.cancel();
+}

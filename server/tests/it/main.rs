@@ -1,0 +1,11 @@
+//! The server's end-to-end tests, in one binary (one link, one process, as ripgrep and
+//! dropshot do): a real server on loopback, the real binary over stdio, real MCP clients, a
+//! real browser.
+
+mod common;
+mod external_clients;
+mod http_tools;
+mod oauth_builtin;
+mod oauth_external;
+mod shutdown;
+mod stdio_tools;
