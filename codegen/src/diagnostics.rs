@@ -64,9 +64,9 @@ impl From<Diagnostic> for Diagnostics {
     }
 }
 
-pub use clerk_support::did_you_mean::did_you_mean;
+pub(crate) use clerk_support::did_you_mean::did_you_mean;
 
 /// The 1-based line of a byte offset in `text`.
-pub fn line_of_offset(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of_offset(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|byte| *byte == b'\n').count() + 1
 }

@@ -4,13 +4,13 @@
 //! Everything here is a pure function of the two input texts: no network, no clock, no
 //! environment, so the output is the same byte for byte on every machine.
 
-pub mod diagnostics;
+mod diagnostics;
 mod emit;
-pub mod manifest;
+mod manifest;
 pub mod plan;
 mod schema;
 mod sdk;
-pub mod spec;
+mod spec;
 pub mod surface;
 
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics, did_you_mean, line_of_offset};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ManifestFile {
+pub(crate) struct ManifestFile {
     #[serde(default)]
     pub tool: Vec<Spanned<ToolEntry>>,
 }
@@ -99,7 +99,7 @@ fn suggestion_for_unknown_field(message: &str) -> Option<String> {
 }
 
 /// A TOML value as JSON, for defaults and fixed values.
-pub fn toml_to_json(value: &toml::Value) -> serde_json::Value {
+pub(crate) fn toml_to_json(value: &toml::Value) -> serde_json::Value {
     match value {
         toml::Value::String(text) => serde_json::Value::String(text.clone()),
         toml::Value::Integer(number) => serde_json::Value::from(*number),

@@ -304,7 +304,7 @@ impl Spec {
 /// Finds the line of `keys[last]` nested under the earlier keys, by indentation, in a
 /// block-style YAML text. A key may also be written `name: value` to
 /// find a list item. Returns the deepest key it found.
-pub fn find_line(text: &str, keys: &[&str]) -> Option<usize> {
+pub(crate) fn find_line(text: &str, keys: &[&str]) -> Option<usize> {
     let lines: Vec<&str> = text.lines().collect();
     let mut found = None;
     let mut start = 0;

@@ -389,7 +389,12 @@ impl Store {
     }
 
     /// Updates the given fields of a team's contact; `None` when the team has no such contact.
-    pub(crate) async fn update_contact(&self, team_id: &str, id: &str, fields: &ContactFields) -> Result<Option<types::Contact>, sqlx::Error> {
+    pub(crate) async fn update_contact(
+        &self,
+        team_id: &str,
+        id: &str,
+        fields: &ContactFields,
+    ) -> Result<Option<types::Contact>, sqlx::Error> {
         let result = sqlx::query(
             "UPDATE contacts SET name = COALESCE(?, name), email = COALESCE(?, email), phone = COALESCE(?, phone), public = COALESCE(?, public), data = COALESCE(?, data), updated = ? WHERE team_id = ? AND id = ?",
         )

@@ -16,7 +16,6 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError>
     }
 }
 
-
 /// Reads fields of one JSON object, collecting problems instead of stopping at the first.
 pub(crate) struct Fields<'a> {
     object: &'a Map<String, Value>,

@@ -113,15 +113,19 @@ pub(crate) struct UpstreamSignIn {
 impl SignInBackend for UpstreamSignIn {
     fn check_api_key<'a>(&'a self, api_key: &'a str) -> BoxFuture<'a, Result<(), KeyCheckError>> {
         Box::pin(async move {
-            let key = ApiKey::new(api_key).map_err(|error| KeyCheckError::Rejected(format!("That is not a Clerk Chat API key: {error}.")))?;
+            let key =
+                ApiKey::new(api_key).map_err(|error| KeyCheckError::Rejected(format!("That is not a Clerk Chat API key: {error}.")))?;
             let unreachable = |cause: String| KeyCheckError::Unavailable {
                 message: "Cannot reach Clerk Chat to check the key; try again shortly.".to_owned(),
                 cause,
             };
-            let client = clerk_chat::Client::with_options(&self.base_url, &key, &self.options).map_err(|error| unreachable(error.to_string()))?;
+            let client =
+                clerk_chat::Client::with_options(&self.base_url, &key, &self.options).map_err(|error| unreachable(error.to_string()))?;
             let Err(error) = client.find_messages().limit(1).send().await else { return Ok(()) };
             Err(match error.status().map(|status| status.as_u16()) {
-                Some(401 | 403) => KeyCheckError::Rejected("Clerk Chat refused this API key. Copy it again from Clerk Chat > Settings > API.".to_owned()),
+                Some(401 | 403) => {
+                    KeyCheckError::Rejected("Clerk Chat refused this API key. Copy it again from Clerk Chat > Settings > API.".to_owned())
+                }
                 Some(429) => KeyCheckError::Unavailable {
                     message: "Clerk Chat is rate limiting this key right now; wait a moment and try again.".to_owned(),
                     cause: "Clerk Chat answered 429".to_owned(),

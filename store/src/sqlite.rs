@@ -46,10 +46,7 @@ impl SqliteDatabase {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_failed)?;
-        migrations::migrator(migrations)
-            .run(&writer)
-            .await
-            .map_err(|source| StoreError::Migrate { location: location.clone(), source })?;
+        migrations::migrator(migrations).run(&writer).await.map_err(|source| StoreError::Migrate { location: location.clone(), source })?;
         let reader = SqlitePoolOptions::new().max_connections(READERS).connect_with(options.read_only(true)).await.map_err(open_failed)?;
         Ok(SqliteDatabase { writer, reader })
     }

@@ -181,7 +181,8 @@ fn describe(error: &jsonschema::ValidationError<'_>, schema: &Value) -> Argument
             let allowed: Vec<String> = options.as_array().into_iter().flatten().map(|option| option.to_string()).collect();
             let wrong = error.instance().as_str().unwrap_or_default();
             let allowed_plain: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            let suggestion = closest(wrong, allowed_plain.iter().copied()).map(|best| format!("did you mean \"{best}\"? ")).unwrap_or_default();
+            let suggestion =
+                closest(wrong, allowed_plain.iter().copied()).map(|best| format!("did you mean \"{best}\"? ")).unwrap_or_default();
             (format!("{value} is not allowed"), Some(format!("{suggestion}use one of {}", allowed.join(", "))))
         }
         ValidationErrorKind::Format { format } => {

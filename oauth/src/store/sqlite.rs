@@ -8,9 +8,7 @@ use clerk_store::sqlite::SqliteDatabase;
 use clerk_store::{Migration, StoreError};
 use sqlx::Row;
 
-use super::{
-    ClientRecord, CodeRedemption, Grant, NewCode, PendingRequest, RefreshRedemption, SealedKey, Sealer, SignInStore, now,
-};
+use super::{ClientRecord, CodeRedemption, Grant, NewCode, PendingRequest, RefreshRedemption, SealedKey, Sealer, SignInStore, now};
 
 const MIGRATIONS: [Migration; 1] =
     [Migration { version: 1, description: "initial", sql: include_str!("../../migrations/0001_initial.sql") }];
@@ -128,7 +126,8 @@ impl SignInStore for SqliteSignInStore {
     }
 
     async fn finish_pending(&self, request_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM pending_requests WHERE request_id = ?").bind(request_id).execute(self.database.writer()).await?;
+        let done =
+            sqlx::query("DELETE FROM pending_requests WHERE request_id = ?").bind(request_id).execute(self.database.writer()).await?;
         Ok(done.rows_affected() == 1)
     }
 

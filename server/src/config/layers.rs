@@ -22,9 +22,7 @@ pub(super) fn options(matches: &ArgMatches) -> Result<Options, ConfigError> {
     for id in setting_ids() {
         let from_flag_or_environment = matches!(matches.value_source(&id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
         let pointer = json_pointer(&id);
-        if from_flag_or_environment
-            && let (Some(value), Some(slot)) = (given_values.pointer(&pointer), merged.pointer_mut(&pointer))
-        {
+        if from_flag_or_environment && let (Some(value), Some(slot)) = (given_values.pointer(&pointer), merged.pointer_mut(&pointer)) {
             *slot = value.clone();
         }
     }

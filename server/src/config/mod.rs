@@ -114,7 +114,8 @@ impl Settings {
         let auth = AuthMode::resolve(&options, &oauth_directory(&data_dir))?;
         let mut allowed_hosts = options.allowed_hosts.clone();
         // The public URL's own host is always a host this server answers to.
-        if let Some(host) = auth.public_url().and_then(|url| reqwest::Url::parse(url).ok()).and_then(|url| url.host_str().map(str::to_owned))
+        if let Some(host) =
+            auth.public_url().and_then(|url| reqwest::Url::parse(url).ok()).and_then(|url| url.host_str().map(str::to_owned))
             && !allowed_hosts.contains(&host)
         {
             allowed_hosts.push(host);
@@ -173,6 +174,8 @@ pub fn settings_table() -> String {
             Some((meaning, rest)) => (meaning.to_owned(), Some(rest.trim_end_matches(']').to_owned())),
             None => (help.clone(), None),
         };
+        // clap drops the full stop of a one-line help; the table keeps every sentence whole.
+        let meaning = if meaning.ends_with('.') { meaning } else { format!("{meaning}.") };
         let defaults: Vec<String> = argument.get_default_values().iter().map(|value| format!("`{}`", value.to_string_lossy())).collect();
         let default = match (defaults.is_empty(), computed_default) {
             (false, _) => defaults.join(", "),
@@ -190,7 +193,8 @@ fn oauth_directory(data_dir: &std::path::Path) -> PathBuf {
 }
 
 fn provider_settings(options: &ProviderOptions) -> Result<ProviderSettings, ConfigError> {
-    let routes = options.routes.iter().filter(|route| !route.trim().is_empty()).map(|route| parse_route(route)).collect::<Result<_, _>>()?;
+    let routes =
+        options.routes.iter().filter(|route| !route.trim().is_empty()).map(|route| parse_route(route)).collect::<Result<_, _>>()?;
     Ok(ProviderSettings { enabled: options.enabled.clone(), default: options.default.clone(), routes })
 }
 

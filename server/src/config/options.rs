@@ -131,7 +131,14 @@ pub struct Options {
 #[serde(default, deny_unknown_fields)]
 pub struct ProviderOptions {
     /// The SMS providers callers may choose, comma-separated. [default: every provider of the API]
-    #[arg(id = "providers.enabled", long = "provider", global = true, env = "CLERK_MCP_PROVIDERS", value_delimiter = ',', value_name = "NAME")]
+    #[arg(
+        id = "providers.enabled",
+        long = "provider",
+        global = true,
+        env = "CLERK_MCP_PROVIDERS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
     pub enabled: Option<Vec<String>>,
     /// The provider used when a call names none and no route matches its sender.
     #[arg(id = "providers.default", long = "default-provider", global = true, env = "CLERK_MCP_DEFAULT_PROVIDER", value_name = "NAME")]

@@ -64,7 +64,8 @@ impl RunningServer {
 /// Starts the HTTP server on the settings' address.
 pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError> {
     let upstream = upstream::connect(settings, settings.auth.uses_operator_key()).await?;
-    let listener = tokio::net::TcpListener::bind(settings.listen).await.map_err(|source| StartError::Listen { address: settings.listen, source })?;
+    let listener =
+        tokio::net::TcpListener::bind(settings.listen).await.map_err(|source| StartError::Listen { address: settings.listen, source })?;
     let address = listener.local_addr().map_err(|source| StartError::Listen { address: settings.listen, source })?;
     let public_base = settings.auth.public_url().map(str::to_owned).unwrap_or_else(|| format!("http://{address}"));
     let auth = auth_layers::for_mode(settings, &public_base, &upstream).await?;

@@ -106,7 +106,8 @@ async fn bad_arguments_are_tool_errors_that_say_how_to_fix_them() {
 
 #[tokio::test]
 async fn provider_selection_follows_argument_then_route_then_default() {
-    let test = start(&["--provider", "twilio,telnyx,bandwidth", "--default-provider", "bandwidth", "--provider-route", "+1200=telnyx"]).await;
+    let test =
+        start(&["--provider", "twilio,telnyx,bandwidth", "--default-provider", "bandwidth", "--provider-route", "+1200=telnyx"]).await;
     let (client, _) = connect(&test.server.mcp_url()).await;
     let tools = client.list_all_tools().await.unwrap();
     let campaign_tool = tools.iter().find(|tool| tool.name == "create_campaign").unwrap();

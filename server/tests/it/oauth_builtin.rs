@@ -4,9 +4,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::common::{
+    self,
+    browser::{Browser, VERIFIER, challenge_of, query_value, redirect_location},
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use crate::common::{self, browser::{Browser, VERIFIER, challenge_of, query_value, redirect_location}};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
