@@ -6,23 +6,23 @@ use std::fmt;
 /// optional `help:` line, in the shape compilers use so that editors can jump to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    pub file: String,
-    pub line: Option<usize>,
-    pub message: String,
-    pub help: Option<String>,
+    pub(crate) file: String,
+    pub(crate) line: Option<usize>,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn new(file: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(file: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
         Diagnostic { file: file.into(), line, message: message.into(), help: None }
     }
 
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
-    pub fn with_optional_help(mut self, help: Option<String>) -> Self {
+    pub(crate) fn with_optional_help(mut self, help: Option<String>) -> Self {
         self.help = help;
         self
     }
@@ -44,7 +44,7 @@ impl fmt::Display for Diagnostic {
 /// Every problem found in one run. The generator collects them all before giving up, so
 /// that a maintainer fixes a manifest in one pass instead of one error per run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct Diagnostics(pub Vec<Diagnostic>);
+pub struct Diagnostics(pub(crate) Vec<Diagnostic>);
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -10,53 +10,53 @@ use crate::diagnostics::{Diagnostic, Diagnostics, did_you_mean, line_of_offset};
 #[serde(deny_unknown_fields)]
 pub(crate) struct ManifestFile {
     #[serde(default)]
-    pub tool: Vec<Spanned<ToolEntry>>,
+    pub(crate) tool: Vec<Spanned<ToolEntry>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ToolEntry {
-    pub name: Spanned<String>,
-    pub operation: Spanned<String>,
-    pub title: String,
-    pub description: String,
-    pub scope: Spanned<String>,
-    pub annotations: Annotations,
+pub(crate) struct ToolEntry {
+    pub(crate) name: Spanned<String>,
+    pub(crate) operation: Spanned<String>,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) scope: Spanned<String>,
+    pub(crate) annotations: Annotations,
     /// Send progress notifications around the upstream call when the client asks for them.
     #[serde(default)]
-    pub progress: bool,
+    pub(crate) progress: bool,
     /// The argument name of a body that is not an object (an array, say); default `body`.
-    pub body_argument: Option<Spanned<String>>,
+    pub(crate) body_argument: Option<Spanned<String>>,
     #[serde(default)]
-    pub arguments: IndexMap<Spanned<String>, Spanned<ArgumentEntry>>,
+    pub(crate) arguments: IndexMap<Spanned<String>, Spanned<ArgumentEntry>>,
 }
 
 /// All four are required, so every tool states every hint instead of inheriting the
 /// MCP defaults (destructive and open-world), which are wrong for reads.
 #[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct Annotations {
-    pub read_only: bool,
-    pub destructive: bool,
-    pub idempotent: bool,
-    pub open_world: bool,
+pub(crate) struct Annotations {
+    pub(crate) read_only: bool,
+    pub(crate) destructive: bool,
+    pub(crate) idempotent: bool,
+    pub(crate) open_world: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ArgumentEntry {
-    pub rename: Option<Spanned<String>>,
-    pub description: Option<String>,
-    pub default: Option<toml::Value>,
+pub(crate) struct ArgumentEntry {
+    pub(crate) rename: Option<Spanned<String>>,
+    pub(crate) description: Option<String>,
+    pub(crate) default: Option<toml::Value>,
     #[serde(default)]
-    pub hidden: bool,
-    pub fixed: Option<toml::Value>,
-    pub role: Option<Spanned<Role>>,
+    pub(crate) hidden: bool,
+    pub(crate) fixed: Option<toml::Value>,
+    pub(crate) role: Option<Spanned<Role>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub(crate) enum Role {
     /// The phone number a message goes out from; routes pick a provider by it.
     Sender,
     /// The SMS provider; the runtime chooses it when the caller leaves it out.
@@ -64,14 +64,14 @@ pub enum Role {
 }
 
 #[derive(Debug, Clone)]
-pub struct Manifest {
-    pub file: String,
-    pub text: String,
-    pub tools: Vec<Spanned<ToolEntry>>,
+pub(crate) struct Manifest {
+    pub(crate) file: String,
+    pub(crate) text: String,
+    pub(crate) tools: Vec<Spanned<ToolEntry>>,
 }
 
 impl Manifest {
-    pub fn load(file: &str, text: &str) -> Result<Manifest, Diagnostics> {
+    pub(crate) fn load(file: &str, text: &str) -> Result<Manifest, Diagnostics> {
         let parsed: ManifestFile = toml::from_str(text).map_err(|error| {
             let line = error.span().map(|span| line_of_offset(text, span.start));
             let message = error.message().trim().to_owned();
@@ -81,11 +81,11 @@ impl Manifest {
         Ok(Manifest { file: file.to_owned(), text: text.to_owned(), tools: parsed.tool })
     }
 
-    pub fn line<T>(&self, spanned: &Spanned<T>) -> Option<usize> {
+    pub(crate) fn line<T>(&self, spanned: &Spanned<T>) -> Option<usize> {
         Some(line_of_offset(&self.text, spanned.span().start))
     }
 
-    pub fn diagnostic<T>(&self, at: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn diagnostic<T>(&self, at: &Spanned<T>, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(&self.file, self.line(at), message)
     }
 }

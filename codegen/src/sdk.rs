@@ -7,13 +7,13 @@ use quote::ToTokens;
 use crate::diagnostics::Diagnostic;
 use crate::spec::Spec;
 
-pub struct GeneratedSdk {
-    pub code: String,
+pub(crate) struct GeneratedSdk {
+    pub(crate) code: String,
     /// For each builder (named after an operation, PascalCase): setter name -> the Rust
     /// type its `TryInto` bound names, as progenitor wrote it.
-    pub setters: BTreeMap<String, BTreeMap<String, String>>,
+    pub(crate) setters: BTreeMap<String, BTreeMap<String, String>>,
     /// The client's methods, one per operation.
-    pub client_methods: Vec<String>,
+    pub(crate) client_methods: Vec<String>,
 }
 
 pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {

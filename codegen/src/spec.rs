@@ -7,48 +7,48 @@ use crate::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 /// The spec as text (for line numbers), as a JSON tree (for the tool schemas) and as
 /// progenitor's typed model (for the SDK).
 #[derive(Debug, Clone)]
-pub struct Spec {
-    pub file: String,
-    pub text: String,
-    pub tree: Value,
-    pub openapi: openapiv3::OpenAPI,
-    pub operations: Vec<Operation>,
+pub(crate) struct Spec {
+    pub(crate) file: String,
+    pub(crate) text: String,
+    pub(crate) tree: Value,
+    pub(crate) openapi: openapiv3::OpenAPI,
+    pub(crate) operations: Vec<Operation>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ParameterLocation {
+pub(crate) enum ParameterLocation {
     Path,
     Query,
 }
 
 #[derive(Debug, Clone)]
-pub struct Parameter {
-    pub name: String,
-    pub location: ParameterLocation,
-    pub required: bool,
-    pub description: Option<String>,
-    pub schema: Value,
+pub(crate) struct Parameter {
+    pub(crate) name: String,
+    pub(crate) location: ParameterLocation,
+    pub(crate) required: bool,
+    pub(crate) description: Option<String>,
+    pub(crate) schema: Value,
 }
 
 #[derive(Debug, Clone)]
-pub struct Operation {
-    pub id: String,
-    pub method: String,
-    pub path: String,
-    pub parameters: Vec<Parameter>,
+pub(crate) struct Operation {
+    pub(crate) id: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) parameters: Vec<Parameter>,
     /// The JSON request body's schema, still with its `$ref`s.
-    pub body: Option<Value>,
+    pub(crate) body: Option<Value>,
     /// The schema of the one JSON success response.
-    pub success: Value,
+    pub(crate) success: Value,
     /// Where the operation is in the YAML, as keys, for error lines.
-    pub yaml_keys: Vec<String>,
+    pub(crate) yaml_keys: Vec<String>,
 }
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 impl Spec {
-    pub fn load(file: &str, text: &str) -> Result<Spec, Diagnostics> {
+    pub(crate) fn load(file: &str, text: &str) -> Result<Spec, Diagnostics> {
         let tree: Value = serde_yaml::from_str(text).map_err(|error| {
             let line = error.location().map(|location| location.line());
             Diagnostic::new(file, line, format!("the spec is not valid YAML: {error}"))
@@ -73,24 +73,24 @@ impl Spec {
     }
 
     /// The line of a nested key, found by indentation; the deepest key found wins.
-    pub fn line_of(&self, keys: &[&str]) -> Option<usize> {
+    pub(crate) fn line_of(&self, keys: &[&str]) -> Option<usize> {
         find_line(&self.text, keys)
     }
 
-    pub fn diagnostic(&self, keys: &[&str], message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn diagnostic(&self, keys: &[&str], message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(&self.file, self.line_of(keys), message)
     }
 
-    pub fn operation(&self, id: &str) -> Option<&Operation> {
+    pub(crate) fn operation(&self, id: &str) -> Option<&Operation> {
         self.operations.iter().find(|operation| operation.id == id)
     }
 
-    pub fn suggest_operation(&self, wrong: &str) -> Option<String> {
+    pub(crate) fn suggest_operation(&self, wrong: &str) -> Option<String> {
         did_you_mean(wrong, self.operations.iter().map(|operation| operation.id.as_str()))
     }
 
     /// Follows a local `$ref` such as `#/components/schemas/Message`.
-    pub fn resolve_reference(&self, reference: &str) -> Option<&Value> {
+    pub(crate) fn resolve_reference(&self, reference: &str) -> Option<&Value> {
         let pointer = reference.strip_prefix('#')?;
         self.tree.pointer(pointer)
     }

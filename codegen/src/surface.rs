@@ -11,33 +11,39 @@ use serde_json::Value;
 
 use crate::plan::ToolPlan;
 
+/// What MCP clients see of every tool: the parts whose change can break a client's calls
+/// (scope, hints, argument names, types and enum values), and nothing else.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Surface {
+    /// Each tool's surface by tool name; sorted, so the JSON file diffs cleanly.
     pub tools: BTreeMap<String, ToolSurface>,
 }
 
+/// What MCP clients see of one tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolSurface {
-    pub scope: String,
-    pub read_only: bool,
-    pub destructive: bool,
-    pub idempotent: bool,
-    pub open_world: bool,
+    pub(crate) scope: String,
+    pub(crate) read_only: bool,
+    pub(crate) destructive: bool,
+    pub(crate) idempotent: bool,
+    pub(crate) open_world: bool,
+    /// The visible arguments by name; hidden ones are not part of what clients see.
     pub arguments: BTreeMap<String, ArgumentSurface>,
 }
 
+/// What MCP clients see of one argument: enough to tell whether their calls still fit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArgumentSurface {
     /// A short type: `string`, `integer`, `string[]`, `object[]`, `string|null`, ...
     #[serde(rename = "type")]
-    pub kind: String,
-    pub required: bool,
+    pub(crate) kind: String,
+    pub(crate) required: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub values: Vec<String>,
+    pub(crate) values: Vec<String>,
 }
 
 impl Surface {
-    pub fn from_plans(plans: &[ToolPlan]) -> Surface {
+    pub(crate) fn from_plans(plans: &[ToolPlan]) -> Surface {
         let tools = plans
             .iter()
             .map(|plan| {
@@ -73,6 +79,7 @@ impl Surface {
         Surface { tools }
     }
 
+    /// The surface as `generated/tool-surface.json` holds it: pretty JSON with a final newline.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("the surface serializes") + "\n"
     }
@@ -98,19 +105,23 @@ fn short_type(schema: &Value) -> String {
     }
 }
 
+/// One change of the tool surface, as a line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub breaking: bool,
-    pub text: String,
+pub(crate) struct Change {
+    /// Whether an existing MCP client's calls may fail because of it.
+    pub(crate) breaking: bool,
+    pub(crate) text: String,
 }
 
 /// How the tool surface changed; empty when it did not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SurfaceReport {
-    pub changes: Vec<Change>,
+    pub(crate) changes: Vec<Change>,
 }
 
 impl SurfaceReport {
+    /// Whether any change may break an existing MCP client, so that a reviewer knows to
+    /// treat the regeneration as a breaking release.
     pub fn has_breaking(&self) -> bool {
         self.changes.iter().any(|change| change.breaking)
     }
@@ -131,6 +142,9 @@ impl fmt::Display for SurfaceReport {
     }
 }
 
+/// Lists how the surface changed from `old` to `new`, marking the changes that may break
+/// existing clients: removed tools and arguments, arguments added as or made required,
+/// retyped arguments, narrowed enums and changed scopes.
 pub fn compare(old: &Surface, new: &Surface) -> SurfaceReport {
     let mut changes = Vec::new();
     let mut push = |breaking: bool, text: String| changes.push(Change { breaking, text });

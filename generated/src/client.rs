@@ -13,15 +13,20 @@ pub const DEFAULT_BASE_URL: &str = "https://web-api.clerk.chat";
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey(String);
 
+/// Why a text is not usable as an API key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidApiKey {
+    /// The text is empty, as when the setting holding the key was never filled in.
     #[error("the API key is empty; create one in Clerk Chat under Settings > API")]
     Empty,
+    /// The text has a character outside visible ASCII, such as a space or a line break copied
+    /// along with the key, which an HTTP header cannot carry.
     #[error("the API key contains whitespace or control characters; copy it again without spaces or line breaks")]
     BadCharacters,
 }
 
 impl ApiKey {
+    /// Checks that `key` can be sent in a header, before any request is made with it.
     pub fn new(key: impl Into<String>) -> Result<ApiKey, InvalidApiKey> {
         let key = key.into();
         if key.is_empty() {
@@ -51,9 +56,12 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// How the HTTP client behind a [`Client`] is set up; the defaults suit Clerk Chat's API.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
+    /// The `User-Agent` header of every request.
     pub user_agent: String,
+    /// How long to wait for a connection to be established.
     pub connect_timeout: Duration,
     /// The whole request, from connecting to the last byte of the answer.
     pub request_timeout: Duration,
@@ -69,10 +77,18 @@ impl Default for ClientOptions {
     }
 }
 
+/// Why a [`Client`] could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientBuildError {
+    /// The base URL is not an absolute http(s) URL without credentials, query or fragment.
     #[error("invalid base URL `{url}`: {reason}")]
-    InvalidBaseUrl { url: String, reason: String },
+    InvalidBaseUrl {
+        /// The base URL as it was given.
+        url: String,
+        /// What is wrong with it and how to write it instead.
+        reason: String,
+    },
+    /// reqwest could not build its client, as when the TLS backend fails to initialize.
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
 }
@@ -84,6 +100,7 @@ impl Client {
         Client::with_options(base_url, api_key, &ClientOptions::default())
     }
 
+    /// Like [`Client::with_api_key`], with the user agent and timeouts of `options`.
     pub fn with_options(base_url: &str, api_key: &ApiKey, options: &ClientOptions) -> Result<Client, ClientBuildError> {
         let base_url = normalize_base_url(base_url)?;
         clerk_support::tls::install_crypto_provider();

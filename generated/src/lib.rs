@@ -31,7 +31,7 @@ extern crate self as clerk_chat;
 
 mod client;
 pub mod phone;
-#[allow(clippy::all, clippy::pedantic, unused_imports, unused_qualifications, missing_docs)]
+#[allow(clippy::all, clippy::pedantic, unused_imports, unused_qualifications, missing_docs, unreachable_pub)]
 #[rustfmt::skip]
 mod sdk;
 
@@ -40,7 +40,9 @@ pub use sdk::*;
 
 #[cfg(feature = "mcp")]
 pub mod mcp;
+/// The generated MCP tools: one [`mcp::ToolSpec`] and route per tool, [`tools::TOOLS`] and
+/// [`tools::tool_router`], to hand to [`mcp::ToolServer::new`].
 #[cfg(feature = "mcp")]
-#[allow(clippy::all, unused_imports)]
+#[allow(clippy::all, unused_imports, missing_docs, unreachable_pub)]
 #[rustfmt::skip]
 pub mod tools;

@@ -19,8 +19,8 @@ pub(crate) enum ApiError {
     RateLimited,
     #[error("injected failure {0}")]
     Injected(u16),
-    #[error("storage failure: {0}")]
-    Storage(#[from] sqlx::Error),
+    #[error(transparent)]
+    Storage(#[from] clerk_store::StoreError),
 }
 
 impl ApiError {
@@ -42,8 +42,9 @@ impl IntoResponse for ApiError {
                 (status, json!(format!("sandbox fault injected with POST /sandbox/faults: {status}")))
             }
             ApiError::Storage(error) => {
+                // The cause is logged; the client learns only that it may try again.
                 tracing::error!("storage failure: {error}");
-                (StatusCode::INTERNAL_SERVER_ERROR, json!("Internal server error"))
+                (StatusCode::SERVICE_UNAVAILABLE, json!(clerk_store::StoreError::PUBLIC_MESSAGE))
             }
         };
         let body = json!({
@@ -52,7 +53,7 @@ impl IntoResponse for ApiError {
             "error": status.canonical_reason().unwrap_or("Error"),
         });
         let mut response = (status, axum::Json(body)).into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if matches!(self, ApiError::RateLimited | ApiError::Storage(_)) {
             response.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
         }
         response

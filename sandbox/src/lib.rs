@@ -44,6 +44,7 @@ pub struct SandboxConfig {
 }
 
 impl SandboxConfig {
+    /// A sandbox on `database`, on a free loopback port, with the default delay and rate.
     pub fn new(database: impl Into<PathBuf>) -> SandboxConfig {
         SandboxConfig {
             database: database.into(),
@@ -54,14 +55,20 @@ impl SandboxConfig {
     }
 }
 
+/// Why a sandbox cannot start or do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error("cannot open the sandbox database {path}: {source}")]
-    Database { path: PathBuf, source: sqlx::Error },
+    /// The database cannot be opened, or a query failed.
+    #[error("the sandbox's database: {0}")]
+    Store(#[from] clerk_store::StoreError),
+    /// The address cannot be bound.
     #[error("cannot listen on {address}: {source}")]
-    Bind { address: SocketAddr, source: std::io::Error },
-    #[error("sandbox storage failure: {0}")]
-    Storage(#[from] sqlx::Error),
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
 }
 
 /// A running sandbox. Dropping it does not stop it; call [`Sandbox::shutdown`].
@@ -74,14 +81,10 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// Opens (creating, migrating and, the first time, seeding) the database, then serves the
+    /// API and sends scheduled campaigns until [`Sandbox::shutdown`].
     pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
-        if let Some(parent) = config.database.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|error| SandboxError::Database { path: config.database.clone(), source: sqlx::Error::Io(error) })?;
-        }
-        let store = store::Store::open(&config.database)
-            .await
-            .map_err(|source| SandboxError::Database { path: config.database.clone(), source })?;
+        let store = store::Store::open(&config.database).await?;
         let seeded = if store.team_count().await? == 0 { Some(store.create_team("Demo team").await?) } else { None };
         let listener =
             tokio::net::TcpListener::bind(config.bind).await.map_err(|source| SandboxError::Bind { address: config.bind, source })?;

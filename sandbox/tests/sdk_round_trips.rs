@@ -37,7 +37,7 @@ fn client_for(sandbox: &Sandbox, key: &str) -> Client {
 
 /// A plain HTTP client, for requests the typed SDK refuses to build.
 fn raw_http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    clerk_support::tls::install_crypto_provider();
     reqwest::Client::new()
 }
 

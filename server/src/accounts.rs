@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clerk_chat::{ApiKey, ClientOptions};
@@ -65,21 +65,21 @@ impl AccountClients {
         cache.insert(account_id.to_owned(), client.clone());
         Ok(client)
     }
+}
 
-    /// The answer for a request whose account has no client: 503 when it may work later as it
-    /// is, else 401 so that the client signs in again.
-    fn refusal(&self, request: &Request, error: &AccountClientError) -> Response {
-        match error {
-            AccountClientError::Key(key) if key.is_temporary() => {
-                let body = axum::Json(serde_json::json!({"error": "temporarily_unavailable", "error_description": key.public_message()}));
-                let mut response = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-                response
-            }
-            AccountClientError::Key(key) => self.resource_server.unauthorized(request.headers(), Some(key.public_message())),
-            AccountClientError::BadKey(_) | AccountClientError::Client(_) => {
-                self.resource_server.unauthorized(request.headers(), Some("this sign-in can no longer be used; sign in again"))
-            }
+/// The answer for a request whose account has no client: 503 when it may work later as it is
+/// (the store is down), else 401 so that the client signs in again. Fixed text either way.
+fn refusal(resource_server: &ResourceServer, headers: &HeaderMap, error: &AccountClientError) -> Response {
+    match error {
+        AccountClientError::Key(key) if key.is_temporary() => {
+            let body = axum::Json(serde_json::json!({"error": "temporarily_unavailable", "error_description": key.public_message()}));
+            let mut response = (StatusCode::SERVICE_UNAVAILABLE, body).into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+        AccountClientError::Key(key) => resource_server.unauthorized(headers, Some(key.public_message())),
+        AccountClientError::BadKey(_) | AccountClientError::Client(_) => {
+            resource_server.unauthorized(headers, Some("this sign-in can no longer be used; sign in again"))
         }
     }
 }
@@ -97,7 +97,7 @@ pub(crate) async fn attach_account_client(State(accounts): State<Arc<AccountClie
         }
         Err(error) => {
             tracing::error!(account, "cannot open the account's upstream client: {error}");
-            accounts.refusal(&request, &error)
+            refusal(&accounts.resource_server, request.headers(), &error)
         }
     }
 }
@@ -141,5 +141,54 @@ impl SignInBackend for UpstreamSignIn {
 
     fn sandbox_team_key(&self) -> Option<String> {
         self.sandbox_key.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoKeys;
+
+    impl SignInBackend for NoKeys {
+        fn check_api_key<'a>(&'a self, _api_key: &'a str) -> BoxFuture<'a, Result<(), KeyCheckError>> {
+            Box::pin(async { Err(KeyCheckError::Rejected("no".to_owned())) })
+        }
+
+        fn sandbox_team_key(&self) -> Option<String> {
+            None
+        }
+    }
+
+    async fn resource_server(directory: &std::path::Path) -> ResourceServer {
+        let config = clerk_oauth::AuthorizationServerConfig::new(
+            "http://127.0.0.1:9".to_owned(),
+            "http://127.0.0.1:9/mcp".to_owned(),
+            Vec::new(),
+            directory.to_owned(),
+        );
+        ResourceServer::built_in(AuthorizationServer::open(config, Arc::new(NoKeys)).await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_store_outage_is_a_503_and_a_lost_account_a_401_both_with_fixed_text() {
+        let directory = tempfile::tempdir().unwrap();
+        let resource_server = resource_server(directory.path()).await;
+        let outage = AccountClientError::Key(AccountKeyError::Store(clerk_store::StoreError::Query(sqlx::Error::PoolClosed)));
+        let response = refusal(&resource_server, &HeaderMap::new(), &outage);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        assert!(!response.headers().contains_key(header::WWW_AUTHENTICATE), "an outage does not ask the user to sign in again");
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error_description"], clerk_store::StoreError::PUBLIC_MESSAGE);
+        assert!(!body.to_string().contains("pool"), "no driver detail: {body}");
+
+        let lost = AccountClientError::Key(AccountKeyError::Unreadable);
+        let response = refusal(&resource_server, &HeaderMap::new(), &lost);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let challenge = response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(challenge.contains("error_description=\"this sign-in can no longer be used; sign in again\""), "{challenge}");
+        assert!(!challenge.contains("VAULT_KEY"), "the cause stays in the log: {challenge}");
     }
 }

@@ -22,7 +22,9 @@ use sha2::{Digest, Sha256};
 /// subject is the signed-in Clerk Chat account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
+    /// The token's `sub`: with the built-in issuer, the signed-in account's id.
     pub subject: String,
+    /// The scopes the token grants.
     pub scopes: BTreeSet<String>,
 }
 

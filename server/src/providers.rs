@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::config::ProviderSettings;
 
+/// The operator's provider settings, checked against the providers the API knows.
 #[derive(Debug, Clone)]
 pub struct ProviderPolicy {
     enabled: Vec<String>,
@@ -13,16 +14,40 @@ pub struct ProviderPolicy {
     routes: Vec<(String, String)>,
 }
 
+/// Provider settings that cannot be used. Shown to the operator, at start-up.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    #[error("unknown SMS provider `{name}` in {place}; the API knows: {}", known.join(", "))]
-    Unknown { name: String, place: &'static str, known: Vec<String> },
+    /// A provider the API does not have.
+    #[error("unknown SMS provider `{name}` in {place}; {}the API knows: {}", did_you_mean(name, known), known.join(", "))]
+    Unknown {
+        /// The name as given.
+        name: String,
+        /// The setting it was given in.
+        place: &'static str,
+        /// The providers the API has.
+        known: Vec<String>,
+    },
+    /// A default or route names a provider that is not enabled.
     #[error("the {place} provider `{name}` is not enabled; enabled: {}", enabled.join(", "))]
-    NotEnabled { name: String, place: &'static str, enabled: Vec<String> },
+    NotEnabled {
+        /// The name as given.
+        name: String,
+        /// The setting it was given in.
+        place: &'static str,
+        /// The enabled providers.
+        enabled: Vec<String>,
+    },
+    /// A route's sender is not an E.164 number or prefix.
     #[error("invalid provider route sender `{0}`: write an E.164 number or prefix, such as +12025550100 or +44")]
     Sender(String),
+    /// `--provider` enabled none.
     #[error("no SMS provider is enabled; enable at least one, e.g. --provider twilio")]
     NoneEnabled,
+}
+
+/// "did you mean `twilio`? " for a misspelt provider, or nothing.
+fn did_you_mean(name: &str, known: &[String]) -> String {
+    clerk_support::did_you_mean::did_you_mean(name, known.iter().map(String::as_str)).map(|hint| format!("{hint} ")).unwrap_or_default()
 }
 
 /// The providers the API knows: the enum of the tools' provider argument, from the spec.
@@ -48,6 +73,7 @@ pub fn known_providers() -> Vec<String> {
 }
 
 impl ProviderPolicy {
+    /// Checks the settings: every name known, the default and routes enabled, senders E.164.
     pub fn new(settings: &ProviderSettings) -> Result<ProviderPolicy, PolicyError> {
         let known = known_providers();
         let check_known = |name: &str, place: &'static str| {
@@ -93,10 +119,14 @@ impl ProviderPolicy {
         Ok(ProviderPolicy { enabled, default: settings.default.clone(), routes: settings.routes.clone() })
     }
 
+    /// The providers callers may choose, in the order given.
     pub fn enabled(&self) -> &[String] {
         &self.enabled
     }
 
+    /// The provider for a send: the explicit one (which must be enabled), else the route for
+    /// the sender (an exact number beats the longest prefix), else the default; `None` leaves
+    /// the choice to Clerk Chat.
     pub fn select(&self, explicit: Option<&str>, sender: Option<&str>) -> Result<Option<ProviderSelection>, HostError> {
         if let Some(provider) = explicit {
             if self.enabled.iter().any(|enabled| enabled == provider) {
@@ -168,6 +198,7 @@ mod tests {
     #[test]
     fn bad_settings_are_refused_with_the_fix() {
         assert!(policy(Some(&["pigeon"]), None, &[]).unwrap_err().to_string().contains("unknown SMS provider `pigeon`"));
+        assert!(policy(Some(&["twillio"]), None, &[]).unwrap_err().to_string().contains("did you mean `twilio`?"));
         assert!(
             policy(Some(&["twilio"]), Some("telnyx"), &[]).unwrap_err().to_string().contains("default provider `telnyx` is not enabled")
         );

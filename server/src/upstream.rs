@@ -12,7 +12,9 @@ pub struct Upstream {
     /// The operator's client: CLERK_API_KEY's, or the sandbox demo team's. `None` only when
     /// users bring their own keys and the operator set none.
     pub client: Option<Client>,
+    /// The API's base URL: Clerk Chat's, or the embedded sandbox's.
     pub base_url: String,
+    /// Timeouts and user agent of every client made for this upstream.
     pub options: ClientOptions,
     /// The sandbox demo team's key, for the one-click sandbox sign-in.
     pub sandbox_api_key: Option<String>,
@@ -22,21 +24,31 @@ pub struct Upstream {
     pub sandbox_inboxes: Vec<SeededInbox>,
 }
 
-#[derive(Debug, thiserror::Error)]
 /// Why the upstream cannot be used. Shown to the operator, at start-up.
+#[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
+    /// `--upstream` without CLERK_API_KEY where the operator's key is needed.
     #[error(
         "--upstream {0} needs an API key: set CLERK_API_KEY to a Clerk Chat API key (Clerk Chat > Settings > API), or serve HTTP with --auth builtin, where every user connects their own key"
     )]
     MissingKey(String),
+    /// CLERK_API_KEY is set but cannot be a key.
     #[error("CLERK_API_KEY is not usable: {0}")]
     BadKey(#[from] clerk_chat::InvalidApiKey),
+    /// The upstream URL cannot be used.
     #[error("{0}")]
     Client(#[from] clerk_chat::ClientBuildError),
+    /// The embedded sandbox cannot start.
     #[error("cannot start the embedded sandbox: {0}")]
     Sandbox(#[from] clerk_sandbox::SandboxError),
+    /// The data directory (where the sandbox keeps its database and key) cannot be used.
     #[error("cannot use the data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        /// The directory or file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
 }
 
 /// Connects to the upstream. `operator_key_required` is false when every user signs in with

@@ -123,88 +123,77 @@ fn accepts_null(schema: &Value) -> bool {
 /// with the value the caller sent, and how to write it instead.
 fn describe(error: &jsonschema::ValidationError<'_>, schema: &Value) -> ArgumentProblem {
     let argument = display_path(error.instance_path().as_str());
-    let value = shorten(error.instance());
     // The schema that holds the failed keyword, for its description and examples.
     let keyword_pointer = error.schema_path().as_str();
     let subschema = keyword_pointer.rsplit_once('/').and_then(|(parent, _)| schema.pointer(parent)).unwrap_or(&Value::Null);
-    let example =
-        subschema.get("examples").and_then(Value::as_array).and_then(|examples| examples.first()).map(|example| example.to_string());
+    match error.kind() {
+        ValidationErrorKind::Required { property } => missing_property(&argument, property, subschema),
+        ValidationErrorKind::AdditionalProperties { unexpected } => unknown_properties(&argument, unexpected, subschema),
+        _ => {
+            let (problem, fix) = wrong_value(error, subschema);
+            ArgumentProblem { argument, problem, fix }
+        }
+    }
+}
+
+/// A required property left out: the problem is reported on the property itself, so that the
+/// caller reads `body is missing`, not a complaint about the object that lacks it.
+fn missing_property(argument: &str, property: &Value, subschema: &Value) -> ArgumentProblem {
+    let name = property.as_str().unwrap_or_default().to_owned();
+    let about = subschema.pointer(&format!("/properties/{name}/description")).and_then(Value::as_str);
+    let place = if argument.is_empty() { String::new() } else { format!(" in {argument}") };
+    ArgumentProblem {
+        argument: name.clone(),
+        problem: format!("is missing{place}"),
+        fix: Some(match about {
+            Some(about) => format!("add `{name}`: {}", about.trim_end_matches('.')),
+            None => format!("add `{name}`"),
+        }),
+    }
+}
+
+/// Properties the schema does not know, most often a misspelling: each gets the closest known
+/// name as its fix, and when none is close, the caller gets the list of known names.
+fn unknown_properties(argument: &str, unexpected: &[String], subschema: &Value) -> ArgumentProblem {
+    let known: Vec<&str> = subschema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|properties| properties.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let mut fixes = Vec::new();
+    for name in unexpected {
+        if let Some(suggestion) = closest(name, known.iter().copied()) {
+            fixes.push(format!("`{name}` should probably be `{suggestion}`"));
+        }
+    }
+    let fix = if fixes.is_empty() { format!("known arguments: {}", known.join(", ")) } else { fixes.join("; ") };
+    let names = unexpected.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+    let where_ = if argument.is_empty() { String::new() } else { format!(" in {argument}") };
+    ArgumentProblem { argument: String::new(), problem: format!("unknown argument(s) {names}{where_}"), fix: Some(fix) }
+}
+
+/// The problem and fix for a value the schema refused, by the keyword it broke.
+fn wrong_value(error: &jsonschema::ValidationError<'_>, subschema: &Value) -> (String, Option<String>) {
+    let instance = error.instance();
+    let value = shorten(instance);
     let described = subschema.get("description").and_then(Value::as_str).map(|text| text.trim_end_matches('.').to_owned());
-    let (problem, fix) = match error.kind() {
-        ValidationErrorKind::Required { property } => {
-            let name = property.as_str().unwrap_or_default().to_owned();
-            let about = subschema.pointer(&format!("/properties/{name}/description")).and_then(Value::as_str);
-            let place = if argument.is_empty() { String::new() } else { format!(" in {argument}") };
-            return ArgumentProblem {
-                argument: name.clone(),
-                problem: format!("is missing{place}"),
-                fix: Some(match about {
-                    Some(about) => format!("add `{name}`: {}", about.trim_end_matches('.')),
-                    None => format!("add `{name}`"),
-                }),
-            };
-        }
-        ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let known: Vec<&str> = subschema
-                .get("properties")
-                .and_then(Value::as_object)
-                .map(|properties| properties.keys().map(String::as_str).collect())
-                .unwrap_or_default();
-            let mut fixes = Vec::new();
-            for name in unexpected {
-                if let Some(suggestion) = closest(name, known.iter().copied()) {
-                    fixes.push(format!("`{name}` should probably be `{suggestion}`"));
-                }
-            }
-            let fix = if fixes.is_empty() { format!("known arguments: {}", known.join(", ")) } else { fixes.join("; ") };
-            let names = unexpected.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
-            let where_ = if argument.is_empty() { String::new() } else { format!(" in {argument}") };
-            return ArgumentProblem { argument: String::new(), problem: format!("unknown argument(s) {names}{where_}"), fix: Some(fix) };
-        }
-        ValidationErrorKind::Type { kind } => {
-            let wanted = match kind {
-                TypeKind::Single(single) => single.to_string(),
-                TypeKind::Multiple(several) => several.iter().map(|kind| kind.to_string()).collect::<Vec<_>>().join(" or "),
-            };
-            let fix = match (&example, wanted.as_str()) {
-                (Some(example), _) => Some(format!("write it like {example}")),
-                (None, "string") => Some("put the value in double quotes".to_owned()),
-                _ => None,
-            };
-            (format!("is {value}, a {}, but must be a {wanted}", json_type(error.instance())), fix)
-        }
+    match error.kind() {
+        ValidationErrorKind::Type { kind } => wrong_type(kind, instance, &value, subschema),
         ValidationErrorKind::Pattern { pattern } => {
             let expected = described.clone().unwrap_or_else(|| format!("text matching the pattern {pattern}"));
             (format!("{value} is not in the expected format"), Some(format!("expected {}", lowercase_first(&expected))))
         }
-        ValidationErrorKind::Enum { options } => {
-            let allowed: Vec<String> = options.as_array().into_iter().flatten().map(|option| option.to_string()).collect();
-            let wrong = error.instance().as_str().unwrap_or_default();
-            let allowed_plain: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            let suggestion =
-                closest(wrong, allowed_plain.iter().copied()).map(|best| format!("did you mean \"{best}\"? ")).unwrap_or_default();
-            (format!("{value} is not allowed"), Some(format!("{suggestion}use one of {}", allowed.join(", "))))
-        }
-        ValidationErrorKind::Format { format } => {
-            let how = match format.as_str() {
-                "date-time" => "an ISO 8601 date-time with a time zone, such as 2026-01-31T09:00:00Z".to_owned(),
-                "uuid" => "a UUID such as 5d0e8d03-d09f-47e5-8017-4d00cbf737f4".to_owned(),
-                "uri" => "an absolute URL such as https://example.com/photo.jpg".to_owned(),
-                other => format!("a valid {other}"),
-            };
-            (format!("{value} is not a valid {format}"), Some(format!("write {how}")))
-        }
+        ValidationErrorKind::Enum { options } => not_allowed(options, instance, &value),
+        ValidationErrorKind::Format { format } => wrong_format(format, &value),
         ValidationErrorKind::MaxLength { limit } => {
-            (format!("is {} characters long, more than the {limit} allowed", char_count(error.instance())), Some("shorten it".to_owned()))
+            (format!("is {} characters long, more than the {limit} allowed", char_count(instance)), Some("shorten it".to_owned()))
         }
         ValidationErrorKind::MinLength { limit } => (format!("is {value}, shorter than the {limit} character(s) required"), None),
         ValidationErrorKind::MaxItems { limit } => (
-            format!("has {} items, more than the {limit} allowed", item_count(error.instance())),
+            format!("has {} items, more than the {limit} allowed", item_count(instance)),
             Some(format!("send at most {limit}, or split the call")),
         ),
-        ValidationErrorKind::MinItems { limit } => {
-            (format!("has {} items, fewer than the {limit} required", item_count(error.instance())), None)
-        }
+        ValidationErrorKind::MinItems { limit } => (format!("has {} items, fewer than the {limit} required", item_count(instance)), None),
         ValidationErrorKind::Maximum { limit } => {
             (format!("is {value}, more than the maximum {limit}"), Some(format!("use at most {limit}")))
         }
@@ -212,8 +201,44 @@ fn describe(error: &jsonschema::ValidationError<'_>, schema: &Value) -> Argument
             (format!("is {value}, less than the minimum {limit}"), Some(format!("use at least {limit}")))
         }
         _ => (error.to_string(), described.map(|text| format!("expected {}", lowercase_first(&text)))),
+    }
+}
+
+/// A value of the wrong JSON type. The schema's first example shows the right one; without
+/// one, a string at least gets the most common fix, since models often leave out the quotes.
+fn wrong_type(kind: &TypeKind, instance: &Value, value: &str, subschema: &Value) -> (String, Option<String>) {
+    let example =
+        subschema.get("examples").and_then(Value::as_array).and_then(|examples| examples.first()).map(|example| example.to_string());
+    let wanted = match kind {
+        TypeKind::Single(single) => single.to_string(),
+        TypeKind::Multiple(several) => several.iter().map(|kind| kind.to_string()).collect::<Vec<_>>().join(" or "),
     };
-    ArgumentProblem { argument, problem, fix }
+    let fix = match (&example, wanted.as_str()) {
+        (Some(example), _) => Some(format!("write it like {example}")),
+        (None, "string") => Some("put the value in double quotes".to_owned()),
+        _ => None,
+    };
+    (format!("is {value}, a {}, but must be a {wanted}", json_type(instance)), fix)
+}
+
+/// A value outside the enum, with the closest allowed value when one is near enough to be a typo.
+fn not_allowed(options: &Value, instance: &Value, value: &str) -> (String, Option<String>) {
+    let allowed: Vec<String> = options.as_array().into_iter().flatten().map(|option| option.to_string()).collect();
+    let wrong = instance.as_str().unwrap_or_default();
+    let allowed_plain: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let suggestion = closest(wrong, allowed_plain.iter().copied()).map(|best| format!("did you mean \"{best}\"? ")).unwrap_or_default();
+    (format!("{value} is not allowed"), Some(format!("{suggestion}use one of {}", allowed.join(", "))))
+}
+
+/// A string in the wrong format, with an example of each format the generated schemas use.
+fn wrong_format(format: &str, value: &str) -> (String, Option<String>) {
+    let how = match format {
+        "date-time" => "an ISO 8601 date-time with a time zone, such as 2026-01-31T09:00:00Z".to_owned(),
+        "uuid" => "a UUID such as 5d0e8d03-d09f-47e5-8017-4d00cbf737f4".to_owned(),
+        "uri" => "an absolute URL such as https://example.com/photo.jpg".to_owned(),
+        other => format!("a valid {other}"),
+    };
+    (format!("{value} is not a valid {format}"), Some(format!("write {how}")))
 }
 
 /// `/recipients/1` -> `recipients[1]`; `/contacts/0/phone` -> `contacts[0].phone`.

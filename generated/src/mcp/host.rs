@@ -35,9 +35,13 @@ pub trait Host: Send + Sync + 'static {
     }
 }
 
+/// The provider the host chose for one call, and why; the result shows it to the caller as
+/// `provider_selection`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ProviderSelection {
+    /// The provider's name, as the tool's provider argument spells it.
     pub provider: String,
+    /// Why this provider was chosen, in words the caller can check against its intent.
     pub reason: String,
 }
 
@@ -45,10 +49,22 @@ pub struct ProviderSelection {
 /// and never contains a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
+    /// The session's OAuth grant lacks the scope the tool needs.
     #[error("this session may not use this tool: it needs the OAuth scope `{scope}`; reconnect (in Claude Code: /mcp) and grant it")]
-    MissingScope { scope: String },
+    MissingScope {
+        /// The scope the tool needs.
+        scope: String,
+    },
+    /// The call names an SMS provider that this server does not enable.
     #[error("SMS provider `{provider}` is not enabled on this server; enabled providers: {}", enabled.join(", "))]
-    ProviderNotEnabled { provider: String, enabled: Vec<String> },
+    ProviderNotEnabled {
+        /// The provider the call asked for.
+        provider: String,
+        /// The providers this server does enable, so that the caller can pick one.
+        enabled: Vec<String>,
+    },
+    /// The host cannot serve the call for another reason, such as no upstream credentials
+    /// for this session; the text says what to do.
     #[error("{0}")]
     Unavailable(String),
 }

@@ -6,13 +6,18 @@
 //! The server binary plugs in through [`Host`].
 
 mod arguments;
+mod drain;
 mod error;
 mod host;
+mod providers;
+mod results;
 mod server;
 mod spec;
+mod upstream;
 
 pub use arguments::ToolCall;
 pub use error::{ArgumentProblem, ToolError};
 pub use host::{Host, HostError, ProviderSelection};
-pub use server::{ToolServer, respond, route};
+pub use server::{ToolServer, route};
 pub use spec::{ArgumentSpec, Location, Role, ToolHints, ToolSpec};
+pub use upstream::respond;

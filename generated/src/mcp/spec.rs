@@ -7,16 +7,21 @@ use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 /// Everything the runtime needs to know about one tool, as generated from the manifest.
 #[derive(Debug)]
 pub struct ToolSpec {
+    /// The name the MCP client calls the tool by.
     pub name: &'static str,
+    /// A short human-readable title, for listings and summaries.
     pub title: &'static str,
+    /// What the tool does and when to use it, written for the model that chooses tools.
     pub description: &'static str,
     /// The OAuth scope a caller needs.
     pub scope: &'static str,
     /// The operationId the tool calls, for logs.
     pub operation: &'static str,
+    /// What the tool's effects are like, for clients that ask before running risky tools.
     pub hints: ToolHints,
     /// Whether to send progress notifications when the client asks for them.
     pub progress: bool,
+    /// Every argument of the tool, hidden ones included, and where each goes in the request.
     pub arguments: &'static [ArgumentSpec],
     /// JSON Schema of the arguments, with every constraint of the spec.
     pub input_schema: &'static str,
@@ -24,48 +29,67 @@ pub struct ToolSpec {
     pub output_schema: &'static str,
 }
 
+/// The MCP tool annotations of a tool, as the manifest states them.
 #[derive(Debug, Clone, Copy)]
 pub struct ToolHints {
+    /// The tool changes nothing.
     pub read_only: bool,
+    /// The tool may delete or overwrite data, not only add to it.
     pub destructive: bool,
+    /// Calling the tool again with the same arguments has no further effect.
     pub idempotent: bool,
+    /// The tool acts on a world outside the server's control, such as the phones a message reaches.
     pub open_world: bool,
 }
 
+/// One argument of a tool: its names on both sides and where it goes in the HTTP request.
 #[derive(Debug)]
 pub struct ArgumentSpec {
     /// The name the MCP client uses.
     pub name: &'static str,
     /// The name in the HTTP request.
     pub wire_name: &'static str,
+    /// Where the argument goes in the HTTP request.
     pub location: Location,
+    /// Whether the argument is kept out of the tool's schema and always sent as `fixed`.
     pub hidden: bool,
     /// JSON text of the value used when the caller leaves the argument out.
     pub default: Option<&'static str>,
     /// JSON text of the value always sent for a hidden argument.
     pub fixed: Option<&'static str>,
+    /// What the runtime itself does with the argument, if anything.
     pub role: Option<Role>,
 }
 
+/// Where an argument goes in the HTTP request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Location {
+    /// A parameter in the URL's path.
     Path,
+    /// A parameter in the URL's query string.
     Query,
+    /// One field of a JSON object body.
     BodyField,
+    /// The whole body.
     Body,
 }
 
+/// A part an argument plays in the runtime, beyond being sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// The phone number a message is sent from, which the host may route on.
     Sender,
+    /// The SMS provider, which the host chooses and the schema narrows to the enabled ones.
     Provider,
 }
 
 impl ToolSpec {
+    /// The JSON Schema of the arguments, parsed.
     pub fn input_schema(&self) -> JsonObject {
         parse_schema(self.name, "input", self.input_schema)
     }
 
+    /// The JSON Schema of `structuredContent`, parsed.
     pub fn output_schema(&self) -> JsonObject {
         parse_schema(self.name, "output", self.output_schema)
     }
@@ -85,10 +109,12 @@ impl ToolSpec {
             )
     }
 
+    /// The argument that plays `role`, if the tool has one.
     pub fn argument_with_role(&self, role: Role) -> Option<&'static ArgumentSpec> {
         self.arguments.iter().find(|argument| argument.role == Some(role))
     }
 
+    /// The argument sent at `location` under `wire_name`, if the tool has one.
     pub fn argument_by_wire_name(&self, location: Location, wire_name: &str) -> Option<&'static ArgumentSpec> {
         self.arguments.iter().find(|argument| argument.location == location && argument.wire_name == wire_name)
     }

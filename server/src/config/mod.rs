@@ -69,26 +69,46 @@ pub enum ConfigError {
     /// or `--version` was asked for.
     #[error("{0}")]
     Arguments(#[source] clap::Error),
+    /// The config file cannot be read.
     #[error("cannot read the config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The file, as given.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML, or holds a wrong key or value.
     #[error("invalid config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The file, as given.
+        path: PathBuf,
+        /// The line and the problem.
+        message: String,
+    },
+    /// A provider route is not `SENDER=PROVIDER`.
     #[error("invalid provider route `{0}`: write it as SENDER=PROVIDER, e.g. +12025550100=telnyx or +44=bandwidth")]
     Route(String),
+    /// No `--data-dir`, and the platform names no user data directory.
     #[error("no data directory: the user's data directory is unknown here; pass --data-dir")]
     NoDataDir,
+    /// `--auth none` on an address other machines can reach.
     #[error("--auth none serves without sign-in, so it listens only on loopback; {0} is not a loopback address (use --auth external)")]
     NotLoopback(SocketAddr),
+    /// `--auth external` without `--issuer`.
     #[error("--auth external needs --issuer, the authorization server's issuer URL")]
     NoIssuer,
+    /// `--auth builtin` off loopback without `--public-url`.
     #[error(
         "--auth builtin on {0} needs --public-url, the https URL users reach this server at (e.g. https://mcp.example.com): tokens and sign-in pages name it"
     )]
     NoPublicUrl(SocketAddr),
+    /// `--public-url` cannot be an authorization server's issuer: (the URL, why).
     #[error("--public-url {0}: {1}")]
     PublicUrl(String, &'static str),
+    /// `--public-url` is not an http(s) base URL.
     #[error("invalid --public-url `{0}`: write the server's external base URL, such as https://mcp.example.com")]
     InvalidPublicUrl(String),
+    /// `--database-url` names no usable store.
     #[error("--database-url: {0}")]
     DatabaseUrl(#[source] clerk_store::StoreError),
 }

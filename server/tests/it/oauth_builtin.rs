@@ -565,7 +565,7 @@ async fn a_public_builtin_server_needs_an_https_public_url() {
     let public = |public_url: Option<&str>| {
         let mut args = vec!["--auth", "builtin", "--listen", "0.0.0.0:0"];
         args.extend(public_url.map(|url| ["--public-url", url]).into_iter().flatten());
-        common::try_settings(directory.path(), &args).err().expect("refused").to_string()
+        common::try_settings(directory.path(), &args).expect_err("refused").to_string()
     };
     let error = public(None);
     assert!(error.contains("needs --public-url"), "{error}");
@@ -662,4 +662,21 @@ async fn registrations_and_consent_answers_are_limited_per_address() {
     let metadata = common::http().get(format!("{}/.well-known/oauth-authorization-server", setup.browser.base)).send().await.unwrap();
     assert_eq!(metadata.status().as_u16(), 200);
     setup.test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn sign_ins_are_stored_where_the_database_url_says() {
+    let directory = tempfile::tempdir().unwrap();
+    let elsewhere = directory.path().join("elsewhere/sign-ins.db");
+    let url = format!("sqlite://{}", elsewhere.display());
+    let server = clerk_mcp::start_http(&common::settings(directory.path(), &["--auth", "builtin", "--database-url", &url])).await.unwrap();
+    let tokens = Browser::new(format!("http://{}", server.address)).sign_in_to_sandbox().await;
+    let client = common::connect_with_token(&server.mcp_url(), tokens["access_token"].as_str().unwrap()).await;
+    let found =
+        client.call_tool(CallToolRequestParams::new("search_contacts").with_arguments(arguments(json!({"query": "Ada"})))).await.unwrap();
+    assert_eq!(common::ok(found)["data"][0]["name"], "Ada Lovelace", "the signed-in account's key reaches the sandbox");
+    assert!(elsewhere.exists(), "the database is at the URL's path");
+    assert!(!directory.path().join("oauth/oauth.db").exists(), "and not in the data directory");
+    client.cancel().await.unwrap();
+    server.shutdown().await;
 }

@@ -158,6 +158,6 @@ async fn a_token_without_the_tools_scope_gets_403_insufficient_scope() {
 async fn auth_none_refuses_to_listen_beyond_loopback() {
     let directory = tempfile::tempdir().unwrap();
     // Refused when the settings are read, before anything starts.
-    let error = common::try_settings(directory.path(), &["--listen", "0.0.0.0:0"]).err().expect("refused").to_string();
+    let error = common::try_settings(directory.path(), &["--listen", "0.0.0.0:0"]).expect_err("refused").to_string();
     assert!(error.contains("--auth none serves without sign-in, so it listens only on loopback"), "{error}");
 }

@@ -1,0 +1,116 @@
+//! Turning the SDK's answer into a tool's outcome: the body as JSON, or a [`ToolError`] that
+//! says what Clerk Chat answered and whether a retry can help.
+
+use progenitor_client::{Error as SdkError, ResponseValue};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::mcp::error::ToolError;
+
+/// Maps the SDK's answer to the tool's result: the body as JSON, or a [`ToolError`] that
+/// carries the status, Clerk Chat's message and whether a retry can help.
+pub async fn respond<T: Serialize, E: Serialize + std::fmt::Debug>(
+    answer: Result<ResponseValue<T>, SdkError<E>>,
+) -> Result<Value, ToolError> {
+    match answer {
+        Ok(response) => {
+            serde_json::to_value(response.into_inner()).map_err(|error| ToolError::UnexpectedAnswer { message: error.to_string() })
+        }
+        Err(error) => Err(upstream_error(error).await),
+    }
+}
+
+/// Classifies a failed SDK call by how far the request got, because that decides both the
+/// message and whether the request may already have taken effect.
+async fn upstream_error<E: Serialize + std::fmt::Debug>(error: SdkError<E>) -> ToolError {
+    match error {
+        SdkError::ErrorResponse(response) => {
+            let status = response.status().as_u16();
+            let body = serde_json::to_value(response.into_inner()).unwrap_or(Value::Null);
+            ToolError::Upstream { status, message: upstream_message(&body), retryable: retryable_status(status), may_have_happened: false }
+        }
+        SdkError::UnexpectedResponse(response) => unlisted_status_error(response).await,
+        SdkError::CommunicationError(error) => {
+            // Only a failure to connect proves the request never left.
+            let may_have_happened = !error.is_connect();
+            let what = if error.is_timeout() {
+                "the request timed out".to_owned()
+            } else if error.is_connect() {
+                "the connection was refused or failed".to_owned()
+            } else {
+                without_url(&error)
+            };
+            ToolError::Unreachable { message: what, may_have_happened }
+        }
+        SdkError::InvalidRequest(message) => ToolError::RequestNotBuilt { message },
+        SdkError::InvalidResponsePayload(_, error) => ToolError::UnexpectedAnswer { message: error.to_string() },
+        SdkError::ResponseBodyError(error) => {
+            ToolError::Unreachable { message: format!("the answer was cut off ({})", without_url(&error)), may_have_happened: true }
+        }
+        other => ToolError::UnexpectedAnswer { message: other.to_string() },
+    }
+}
+
+/// A status the spec does not list (a proxy's 502, say) still gets its body read, because the
+/// body may explain what went wrong.
+async fn unlisted_status_error(response: reqwest::Response) -> ToolError {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let message = match serde_json::from_str::<Value>(&text) {
+        Ok(body) => upstream_message(&body),
+        Err(_) if !text.trim().is_empty() => text.trim().chars().take(200).collect(),
+        Err(_) => "no error details were given".to_owned(),
+    };
+    ToolError::Upstream { status, message, retryable: retryable_status(status), may_have_happened: false }
+}
+
+/// reqwest's messages include the URL; the path is harmless, but keep errors short.
+fn without_url(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "Clerk Chat");
+    }
+    text
+}
+
+/// Whether a status means "try again later" rather than "this call is wrong".
+fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// NestJS answers `{"message": "..." | ["...", ...], "error": "..."}`.
+fn upstream_message(body: &Value) -> String {
+    match body.get("message") {
+        Some(Value::String(message)) if !message.is_empty() => message.clone(),
+        Some(Value::Array(messages)) if !messages.is_empty() => messages
+            .iter()
+            .map(|message| message.as_str().map(str::to_owned).unwrap_or_else(|| message.to_string()))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => body.get("error").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| "no error details were given".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nest_messages_are_read_from_string_or_list() {
+        assert_eq!(upstream_message(&json!({"message": "sender is not a number of this team"})), "sender is not a number of this team");
+        assert_eq!(upstream_message(&json!({"message": ["a", "b"], "error": "Unprocessable Entity"})), "a; b");
+        assert_eq!(upstream_message(&json!({"error": "Unauthorized"})), "Unauthorized");
+        assert_eq!(upstream_message(&json!(null)), "no error details were given");
+    }
+
+    #[test]
+    fn only_transient_statuses_are_retryable() {
+        for status in [408, 429, 500, 502, 503, 504] {
+            assert!(retryable_status(status), "{status}");
+        }
+        for status in [400, 401, 403, 404, 409, 422] {
+            assert!(!retryable_status(status), "{status}");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The HTTP API: every operation of openapi/clerk-chat.yaml at the same path and method, one
+//! module per resource, plus the sandbox's own endpoints under `/sandbox`. What every handler
+//! shares is here: the state, the API key check and rate limit, and the answer envelopes.
+
+mod campaigns;
+mod contacts;
+mod messages;
+mod query;
+mod sandbox_only;
+mod users;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::error::ApiError;
+use crate::store::{Inbox, Store};
+
+/// What every handler reads.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    pub(crate) delivery_delay: Duration,
+    pub(crate) limiter: Arc<RateLimiter>,
+    /// Wakes the campaign scheduler when a campaign is scheduled.
+    pub(crate) scheduler: Arc<Notify>,
+    /// Statuses to answer the next `/public` requests with, queued by `POST /sandbox/faults`.
+    pub(crate) faults: Arc<Mutex<VecDeque<u16>>>,
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/public/messages", post(messages::send_message).get(messages::find_messages))
+        .route("/public/contacts", get(contacts::search_contacts).post(contacts::create_contact))
+        .route("/public/contacts/batch", post(contacts::create_contacts_batch))
+        .route("/public/contacts/{id}", put(contacts::update_contact).delete(contacts::delete_contact))
+        .route("/public/campaigns", post(campaigns::create_campaign))
+        .route("/public/admin/users", post(users::add_user).get(users::search_users))
+        .route("/sandbox/inbound", post(sandbox_only::inject_inbound))
+        .route("/sandbox/teams", post(sandbox_only::create_team))
+        .route("/sandbox/faults", post(sandbox_only::queue_faults))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { ApiError::NotFound("no such endpoint; the API lives under /public (see openapi/clerk-chat.yaml)".to_owned()) })
+        .with_state(state)
+}
+
+/// A token bucket per team: `rate` requests a second on average, bursts up to twice that.
+pub(crate) struct RateLimiter {
+    rate: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `rate` 0 turns limiting off.
+    pub(crate) fn new(rate: u32) -> RateLimiter {
+        RateLimiter { rate: f64::from(rate), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    fn admit(&self, team_id: &str) -> bool {
+        if self.rate == 0.0 {
+            return true;
+        }
+        let burst = self.rate * 2.0;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().expect("the rate limiter lock is never poisoned");
+        let (tokens, last) = buckets.entry(team_id.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * self.rate).min(burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The team of the request's API key, once the team is within its rate and no fault is queued.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    if let Some(status) = state.faults.lock().expect("the fault queue lock is never poisoned").pop_front() {
+        return Err(ApiError::Injected(status));
+    }
+    let key = headers.get("apikey").and_then(|value| value.to_str().ok()).ok_or(ApiError::Unauthorized)?;
+    let team_id = state.store.team_for_key(key).ok_or(ApiError::Unauthorized)?;
+    if !state.limiter.admit(&team_id) {
+        return Err(ApiError::RateLimited);
+    }
+    Ok(team_id)
+}
+
+fn created<T: Serialize>(body: T) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// An answer of JSON the store assembled (`store::messages`), inside Clerk Chat's
+/// `{"data": ...}` and with any other members (already serialized) after it. Spliced as text
+/// rather than parsed and serialized again: a page of messages is the hottest answer, and the
+/// parts are valid JSON by construction.
+fn stored_json(status: StatusCode, data: &str, other_members: &[(&str, &str)]) -> Response {
+    let mut body = format!("{{\"data\":{data}");
+    for (name, value) in other_members {
+        body.push_str(&format!(",\"{name}\":{value}"));
+    }
+    body.push('}');
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The team's inbox with this number, or a 422 listing the team's numbers.
+async fn team_inbox(store: &Store, team_id: &str, phone: &str) -> Result<Inbox, ApiError> {
+    match store.inbox_by_phone(team_id, phone).await? {
+        Some(inbox) => Ok(inbox),
+        None => {
+            let phones = store.inbox_phones(team_id).await?;
+            Err(ApiError::invalid(format!("sender {phone} is not a number of this team; its numbers are: {}", phones.join(", "))))
+        }
+    }
+}

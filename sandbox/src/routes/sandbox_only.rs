@@ -1,0 +1,78 @@
+//! The sandbox's own endpoints, which Clerk Chat does not have: inject a reply from a phone,
+//! make a new team, and queue failures for the next requests.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::{Map, Value, json};
+
+use super::{AppState, authenticate, stored_json, team_inbox};
+use crate::error::ApiError;
+use crate::store::NewMessage;
+use crate::validate::{Fields, parse_object};
+
+const OPT_OUT_WORDS: [&str; 6] = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"];
+const OPT_IN_WORDS: [&str; 3] = ["START", "UNSTOP", "YES"];
+
+/// Simulates a reply from a phone to one of the team's numbers. STOP and its synonyms opt the
+/// sender out; START opts them back in.
+pub(super) async fn inject_inbound(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let team_id = authenticate(&state, &headers)?;
+    let object = parse_object(&body)?;
+    let mut fields = Fields::new(&object);
+    let from = fields.phone("from", true);
+    let to = fields.phone("to", true);
+    let text = fields.string("body", true, 1, 1600);
+    fields.finish()?;
+    let (from, to, text) = (from.unwrap_or_default(), to.unwrap_or_default(), text.unwrap_or_default());
+    let inbox = team_inbox(&state.store, &team_id, &to).await?;
+    let message = NewMessage {
+        team_id: &team_id,
+        inbox: &inbox,
+        campaign_id: None,
+        inbound: true,
+        sender: &from,
+        recipients: std::slice::from_ref(&to),
+        sender_type: None,
+        sent_by_name: None,
+        body: &text,
+        media_urls: &[],
+        provider: &inbox.provider,
+        created: Utc::now(),
+    };
+    let data = state.store.insert_message(&message, state.delivery_delay).await?;
+    let keyword = text.trim().to_uppercase();
+    if OPT_OUT_WORDS.contains(&keyword.as_str()) {
+        state.store.set_opt_out(&team_id, &from, true).await?;
+    } else if OPT_IN_WORDS.contains(&keyword.as_str()) {
+        state.store.set_opt_out(&team_id, &from, false).await?;
+    }
+    Ok(stored_json(StatusCode::CREATED, &data, &[]))
+}
+
+/// Makes a new, seeded team and answers its API key (once).
+pub(super) async fn create_team(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let object: Map<String, Value> = if body.is_empty() { Map::new() } else { parse_object(&body)? };
+    let mut fields = Fields::new(&object);
+    let name = fields.string("name", false, 1, 100).unwrap_or_else(|| "Sandbox team".to_owned());
+    fields.finish()?;
+    let seed = state.store.create_team(&name).await?;
+    Ok((StatusCode::CREATED, Json(json!(seed))).into_response())
+}
+
+/// Makes the next `count` requests to `/public` answer `status` (a 5xx or 429), to test how
+/// clients handle upstream failures: `{"status": 503, "count": 2}`.
+pub(super) async fn queue_faults(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let object = parse_object(&body)?;
+    let status = object.get("status").and_then(Value::as_u64).filter(|status| *status == 429 || (500..=599).contains(status));
+    let count = object.get("count").map_or(Some(1), Value::as_u64).filter(|count| (1..=1000).contains(count));
+    let (Some(status), Some(count)) = (status, count) else {
+        return Err(ApiError::invalid("send {\"status\": 429 or 500-599, \"count\": 1-1000}"));
+    };
+    let mut faults = state.faults.lock().expect("the fault queue lock is never poisoned");
+    faults.extend(std::iter::repeat_n(status as u16, count as usize));
+    Ok((StatusCode::CREATED, Json(json!({"queued": faults.len()}))).into_response())
+}
