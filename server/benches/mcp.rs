@@ -316,14 +316,22 @@ fn main() {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
     println!("start to ready (/healthz answers): {:.1} ms", ready.as_secs_f64() * 1000.0);
+    mcp_against_sdk(&runtime, &info);
+    oauth_against_none(&runtime);
+    println!("RSS idle (after start): {idle_rss:.1} MiB");
+    println!("RSS with 1,000 open, idle sessions (measured before the load): {sessions_rss:.1} MiB");
+}
+
+/// Each operation through MCP and directly with the SDK: what the MCP layer adds.
+fn mcp_against_sdk(runtime: &tokio::runtime::Runtime, info: &Arc<ServerInfo>) {
     println!(
         "{:<14} {:>5} {:>12} {:>9} {:>9} {:>12} {:>9} {:>9} {:>13}",
         "operation", "conc.", "mcp calls/s", "mcp p50", "mcp p99", "sdk calls/s", "sdk p50", "sdk p99", "overhead p50"
     );
     for operation in [Operation::GetMessages, Operation::SendMessage] {
         for concurrency in [1, 16, 64] {
-            let sdk = runtime.block_on(measure_sdk(&info, operation, concurrency));
-            let mcp = runtime.block_on(measure_mcp(&info, operation, concurrency));
+            let sdk = runtime.block_on(measure_sdk(info, operation, concurrency));
+            let mcp = runtime.block_on(measure_mcp(info, operation, concurrency));
             println!(
                 "{:<14} {:>5} {:>12.0} {:>9.2} {:>9.2} {:>12.0} {:>9.2} {:>9.2} {:>10.2} ms",
                 operation.tool(),
@@ -338,9 +346,12 @@ fn main() {
             );
         }
     }
-    // The same calls on two fresh servers with the same 1,000 messages, one of which signs
-    // callers in: each request's access token is checked (ES256 signature, claims, revocation)
-    // and the account's upstream client looked up.
+}
+
+/// The same calls on two fresh servers with the same 1,000 messages, one of which signs
+/// callers in: each request's access token is checked (ES256 signature, claims, revocation)
+/// and the account's upstream client looked up.
+fn oauth_against_none(runtime: &tokio::runtime::Runtime) {
     let fresh = |auth: &str| {
         let directory = tempfile::tempdir().unwrap();
         let (server, _) = start_server(directory.path(), auth);
@@ -372,6 +383,4 @@ fn main() {
             );
         }
     }
-    println!("RSS idle (after start): {idle_rss:.1} MiB");
-    println!("RSS with 1,000 open, idle sessions (measured before the load): {sessions_rss:.1} MiB");
 }

@@ -4,6 +4,9 @@
 //! from the field's name (`[providers]` and `[sandbox]` are tables). The clap argument id of a
 //! field in a table is its dotted TOML path, which is how `layers` joins the two.
 
+// The field comments are --help text first, where `<https://...>` would print its brackets.
+#![allow(rustdoc::bare_urls)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
