@@ -1,6 +1,6 @@
 //! `clerk-mcp`: the Clerk Chat MCP server binary.
 
-use clerk_mcp::config::{self, AuthMode, Command, ConfigError, LogFormat, Settings};
+use clerk_mcp::config::{self, Command, ConfigError, LogFormat, Settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -50,7 +50,7 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         let numbers: Vec<String> = server.sandbox_inboxes.iter().map(|inbox| format!("{} ({})", inbox.phone, inbox.provider)).collect();
         println!("Sandbox numbers to send from: {}", numbers.join(", "));
     }
-    for line in sign_in_lines(settings, &url) {
+    for line in settings.auth.banner_lines(&url, settings.api_key.is_some(), &settings.oauth_directory()) {
         println!("{line}");
     }
     println!("Data directory: {} (change it with --data-dir)", settings.data_dir.display());
@@ -61,27 +61,6 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     });
     server.wait().await;
     Ok(())
-}
-
-/// The banner's lines about sign-in.
-fn sign_in_lines(settings: &Settings, url: &str) -> Vec<String> {
-    match &settings.auth {
-        AuthMode::Builtin { vault_key, .. } => {
-            let mut lines = vec!["Sign-in: built-in OAuth; each user connects in the browser (in Claude Code: /mcp)".to_owned()];
-            if settings.api_key.is_some() {
-                lines.push("CLERK_API_KEY is not used: with --auth builtin every call goes out with its user's own key".to_owned());
-            }
-            if vault_key.is_none() {
-                lines.push(format!(
-                    "Stored API keys are sealed with {} (set CLERK_MCP_VAULT_KEY to keep that key elsewhere)",
-                    clerk_oauth::vault_key_path(&settings.oauth_directory()).display()
-                ));
-            }
-            lines
-        }
-        AuthMode::External { issuer, .. } => vec![format!("Sign-in: tokens of {issuer}")],
-        AuthMode::None => vec![format!("Sign-in: none (--auth none); anyone who can reach {url} acts as the operator")],
-    }
 }
 
 async fn wait_for_signal() {

@@ -1,9 +1,11 @@
 //! `POST /public/campaigns`: a text to a contact list, now or at a time.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::routing::post;
 use chrono::Utc;
 use clerk_chat::types;
 
@@ -13,7 +15,12 @@ use crate::providers::{self, PROVIDER_NAMES};
 use crate::store::NewCampaign;
 use crate::validate::{Fields, parse_object};
 
-pub(super) async fn create_campaign(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+/// The routes of this module, for [`super::router`].
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/public/campaigns", post(create_campaign))
+}
+
+async fn create_campaign(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     let object = parse_object(&body)?;
     let mut fields = Fields::new(&object);

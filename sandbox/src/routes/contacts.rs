@@ -1,10 +1,12 @@
 //! `/public/contacts`: search, create (one or a batch), update and delete a team's contacts.
 
 use axum::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
 use clerk_chat::phone::is_e164;
 use clerk_chat::types;
 use serde_json::Value;
@@ -15,11 +17,15 @@ use crate::error::ApiError;
 use crate::store::ContactFields;
 use crate::validate::{Fields, parse_object};
 
-pub(super) async fn search_contacts(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+/// The routes of this module, for [`super::router`].
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/public/contacts", get(search_contacts).post(create_contact))
+        .route("/public/contacts/batch", post(create_contacts_batch))
+        .route("/public/contacts/{id}", put(update_contact).delete(delete_contact))
+}
+
+async fn search_contacts(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     let pairs = query_pairs(raw.as_deref());
     let mut problems = Vec::new();
@@ -54,7 +60,7 @@ fn contact_fields(fields: &mut Fields<'_>) -> ContactFields {
     }
 }
 
-pub(super) async fn create_contact(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create_contact(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     let object = parse_object(&body)?;
     let mut fields = Fields::new(&object);
@@ -64,7 +70,7 @@ pub(super) async fn create_contact(State(state): State<AppState>, headers: Heade
     Ok(created(types::ContactResponse { data: created_contacts.remove(0) }))
 }
 
-pub(super) async fn create_contacts_batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create_contacts_batch(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     let object = parse_object(&body)?;
     let mut fields = Fields::new(&object);
@@ -92,7 +98,7 @@ fn contact_not_found(id: &str) -> ApiError {
     ApiError::NotFound(format!("no contact with id {id:?} in this team"))
 }
 
-pub(super) async fn update_contact(
+async fn update_contact(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -109,11 +115,7 @@ pub(super) async fn update_contact(
     }
 }
 
-pub(super) async fn delete_contact(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn delete_contact(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     match state.store.delete_contact(&team_id, &id).await? {
         Some(data) => Ok(Json(types::ContactResponse { data }).into_response()),

@@ -1,9 +1,11 @@
 //! `POST /public/messages` (send) and `GET /public/messages` (a page of the team's messages).
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::routing::post;
 use chrono::Utc;
 use clerk_chat::types;
 
@@ -14,7 +16,12 @@ use crate::providers;
 use crate::store::{MessageFilter, NewMessage, timestamp};
 use crate::validate::{Fields, parse_object};
 
-pub(super) async fn send_message(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+/// The routes of this module, for [`super::router`].
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/public/messages", post(send_message).get(find_messages))
+}
+
+async fn send_message(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     let object = parse_object(&body)?;
     let mut fields = Fields::new(&object);
@@ -56,11 +63,7 @@ pub(super) async fn send_message(State(state): State<AppState>, headers: HeaderM
     Ok(stored_json(StatusCode::CREATED, &data, &[]))
 }
 
-pub(super) async fn find_messages(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
+async fn find_messages(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     let pairs = query_pairs(raw.as_deref());
     let mut problems = Vec::new();

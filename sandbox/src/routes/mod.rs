@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -35,17 +35,14 @@ pub(crate) struct AppState {
     pub(crate) faults: Arc<Mutex<VecDeque<u16>>>,
 }
 
+/// Every route. Each resource module lists its own, so an operation is added in one module.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
-        .route("/public/messages", post(messages::send_message).get(messages::find_messages))
-        .route("/public/contacts", get(contacts::search_contacts).post(contacts::create_contact))
-        .route("/public/contacts/batch", post(contacts::create_contacts_batch))
-        .route("/public/contacts/{id}", put(contacts::update_contact).delete(contacts::delete_contact))
-        .route("/public/campaigns", post(campaigns::create_campaign))
-        .route("/public/admin/users", post(users::add_user).get(users::search_users))
-        .route("/sandbox/inbound", post(sandbox_only::inject_inbound))
-        .route("/sandbox/teams", post(sandbox_only::create_team))
-        .route("/sandbox/faults", post(sandbox_only::queue_faults))
+        .merge(messages::routes())
+        .merge(contacts::routes())
+        .merge(campaigns::routes())
+        .merge(users::routes())
+        .merge(sandbox_only::routes())
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound("no such endpoint; the API lives under /public (see openapi/clerk-chat.yaml)".to_owned()) })
         .with_state(state)

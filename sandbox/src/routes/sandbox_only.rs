@@ -2,10 +2,12 @@
 //! make a new team, and queue failures for the next requests.
 
 use axum::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
@@ -19,7 +21,15 @@ const OPT_IN_WORDS: [&str; 3] = ["START", "UNSTOP", "YES"];
 
 /// Simulates a reply from a phone to one of the team's numbers. STOP and its synonyms opt the
 /// sender out; START opts them back in.
-pub(super) async fn inject_inbound(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+/// The routes of this module, for [`super::router`].
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sandbox/inbound", post(inject_inbound))
+        .route("/sandbox/teams", post(create_team))
+        .route("/sandbox/faults", post(queue_faults))
+}
+
+async fn inject_inbound(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     let object = parse_object(&body)?;
     let mut fields = Fields::new(&object);
@@ -54,7 +64,7 @@ pub(super) async fn inject_inbound(State(state): State<AppState>, headers: Heade
 }
 
 /// Makes a new, seeded team and answers its API key (once).
-pub(super) async fn create_team(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn create_team(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let object: Map<String, Value> = if body.is_empty() { Map::new() } else { parse_object(&body)? };
     let mut fields = Fields::new(&object);
     let name = fields.string("name", false, 1, 100).unwrap_or_else(|| "Sandbox team".to_owned());
@@ -65,7 +75,7 @@ pub(super) async fn create_team(State(state): State<AppState>, body: Bytes) -> R
 
 /// Makes the next `count` requests to `/public` answer `status` (a 5xx or 429), to test how
 /// clients handle upstream failures: `{"status": 503, "count": 2}`.
-pub(super) async fn queue_faults(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn queue_faults(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let object = parse_object(&body)?;
     let status = object.get("status").and_then(Value::as_u64).filter(|status| *status == 429 || (500..=599).contains(status));
     let count = object.get("count").map_or(Some(1), Value::as_u64).filter(|count| (1..=1000).contains(count));

@@ -1,10 +1,12 @@
 //! `/public/admin/users`: add a user to the team, and search its users.
 
 use axum::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use clerk_chat::types;
 
 use super::query::{query_pairs, query_values};
@@ -12,7 +14,12 @@ use super::{AppState, authenticate, created};
 use crate::error::ApiError;
 use crate::validate::{Fields, parse_object};
 
-pub(super) async fn add_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+/// The routes of this module, for [`super::router`].
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/public/admin/users", post(add_user).get(search_users))
+}
+
+async fn add_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     let object = parse_object(&body)?;
     let mut fields = Fields::new(&object);
@@ -47,7 +54,7 @@ fn looks_like_email(text: &str) -> bool {
     }
 }
 
-pub(super) async fn search_users(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+async fn search_users(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let team_id = authenticate(&state, &headers)?;
     let pairs = query_pairs(raw.as_deref());
     let emails: Vec<String> = query_values(&pairs, "emails").into_iter().map(str::to_owned).collect();

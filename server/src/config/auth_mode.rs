@@ -65,6 +65,29 @@ impl AuthMode {
         !matches!(self, AuthMode::Builtin { .. })
     }
 
+    /// What the start-up banner says about sign-in. `url` is the server's `/mcp`;
+    /// `operator_key_set` whether CLERK_API_KEY is set; `oauth_directory` where a generated
+    /// vault key lives.
+    pub fn banner_lines(&self, url: &str, operator_key_set: bool, oauth_directory: &Path) -> Vec<String> {
+        match self {
+            AuthMode::Builtin { vault_key, .. } => {
+                let mut lines = vec!["Sign-in: built-in OAuth; each user connects in the browser (in Claude Code: /mcp)".to_owned()];
+                if operator_key_set {
+                    lines.push("CLERK_API_KEY is not used: with --auth builtin every call goes out with its user's own key".to_owned());
+                }
+                if vault_key.is_none() {
+                    lines.push(format!(
+                        "Stored API keys are sealed with {} (set CLERK_MCP_VAULT_KEY to keep that key elsewhere)",
+                        clerk_oauth::vault_key_path(oauth_directory).display()
+                    ));
+                }
+                lines
+            }
+            AuthMode::External { issuer, .. } => vec![format!("Sign-in: tokens of {issuer}")],
+            AuthMode::None => vec![format!("Sign-in: none (--auth none); anyone who can reach {url} acts as the operator")],
+        }
+    }
+
     /// The configured public URL, if any (canonical).
     pub fn public_url(&self) -> Option<&str> {
         match self {
