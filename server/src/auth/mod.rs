@@ -1,11 +1,15 @@
 //! The HTTP transport as an OAuth 2.1 protected resource (MCP authorization, RFC 9728): bearer
 //! tokens checked against the authorization server's keys (the built-in one's, or an external
 //! one's JWKS), audience bound to this server's canonical URL, per-tool scopes from the manifest
-//! enforced with a 403 step-up challenge.
+//! enforced with a 403 step-up challenge. `tokens` checks a token, `sessions` keeps each MCP
+//! session to the principal that opened it.
+
+mod sessions;
+mod tokens;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -14,9 +18,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clerk_oauth::AuthorizationServer;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+
+use sessions::SessionOwner;
+use tokens::fetch_jwks;
 
 /// Who is calling, as the access token says. With the built-in authorization server the
 /// subject is the signed-in Clerk Chat account.
@@ -49,50 +54,6 @@ pub enum AuthError {
     },
 }
 
-/// Why a bearer token was refused. Two faces: `Display`, with the details, goes to the log;
-/// [`TokenRejection::description`] is the fixed text a client gets in its challenge, so
-/// nothing a token carries is echoed into a header.
-#[derive(Debug, thiserror::Error)]
-enum TokenRejection {
-    #[error("malformed token: {0}")]
-    Malformed(jsonwebtoken::errors::Error),
-    #[error("tokens signed with {0:?} are not accepted")]
-    Algorithm(Algorithm),
-    #[error("the token names no signing key (kid)")]
-    NoKeyId,
-    #[error("unknown signing key {0:?}")]
-    UnknownKey(String),
-    #[error("invalid token: {0}")]
-    Invalid(jsonwebtoken::errors::Error),
-    #[error("the token names no sign-in (sid)")]
-    NoSignIn,
-    #[error("the token's sign-in was revoked")]
-    Revoked,
-}
-
-impl TokenRejection {
-    fn description(&self) -> &'static str {
-        use jsonwebtoken::errors::ErrorKind;
-        match self {
-            TokenRejection::Malformed(_) => "the token is not a well-formed JWT",
-            TokenRejection::Algorithm(_) => "the token's signing algorithm is not accepted",
-            TokenRejection::NoKeyId => "the token names no signing key (kid)",
-            TokenRejection::UnknownKey(_) => "the token is signed with an unknown key",
-            TokenRejection::Invalid(error) => match error.kind() {
-                ErrorKind::ExpiredSignature => "the token has expired",
-                ErrorKind::ImmatureSignature => "the token is not valid yet",
-                ErrorKind::InvalidAudience => "the token was issued for another resource",
-                ErrorKind::InvalidIssuer => "the token was issued by another authorization server",
-                ErrorKind::InvalidSignature => "the token's signature does not verify",
-                ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
-                _ => "the token is invalid",
-            },
-            TokenRejection::NoSignIn => "the token names no sign-in (sid)",
-            TokenRejection::Revoked => "the token's sign-in was revoked",
-        }
-    }
-}
-
 /// Validates bearer tokens for this server.
 pub struct ResourceServer {
     /// The canonical URL of `/mcp`: the audience every token must carry.
@@ -115,22 +76,6 @@ pub struct ResourceServer {
     /// leaked session id is worth nothing with another account's token.
     session_owners: Mutex<HashMap<String, SessionOwner>>,
 }
-
-struct SessionOwner {
-    subject: String,
-    last_seen: Instant,
-}
-
-/// rmcp drops a session after 5 idle minutes; an owner not seen for this long is forgotten.
-const SESSION_OWNER_TTL: Duration = Duration::from_secs(3600);
-
-/// Keys are fetched again for an unknown `kid` at most this often, so that garbage tokens
-/// cannot make the server hammer the authorization server.
-const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
-/// Clock skew tolerated on `exp` and `nbf`.
-const LEEWAY_SECONDS: u64 = 30;
-/// Verified tokens remembered at most; the memory is forgotten at once when full.
-const MAX_VERIFIED_TOKENS: usize = 10_000;
 
 struct VerifiedToken {
     principal: Principal,
@@ -218,129 +163,6 @@ impl ResourceServer {
         })
     }
 
-    async fn validate(&self, token: &str) -> Result<Principal, TokenRejection> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(principal) = self.verified_before(&digest)? {
-            return Ok(principal);
-        }
-        let header = jsonwebtoken::decode_header(token).map_err(TokenRejection::Malformed)?;
-        // Only asymmetric signatures: `none` and HMAC (which a public key could forge) are refused.
-        if !matches!(
-            header.alg,
-            Algorithm::RS256
-                | Algorithm::RS384
-                | Algorithm::RS512
-                | Algorithm::ES256
-                | Algorithm::ES384
-                | Algorithm::PS256
-                | Algorithm::EdDSA
-        ) {
-            return Err(TokenRejection::Algorithm(header.alg));
-        }
-        let kid = header.kid.clone().ok_or(TokenRejection::NoKeyId)?;
-        let key = match self.key(&kid) {
-            Some(key) => key,
-            None => {
-                self.refresh_keys().await;
-                self.key(&kid).ok_or(TokenRejection::UnknownKey(kid))?
-            }
-        };
-        let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.resource]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECONDS;
-        let data = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(TokenRejection::Invalid)?;
-        let claims = data.claims;
-        let grant = match &self.keys {
-            Keys::BuiltIn(_) => Some(claims.get("sid").and_then(Value::as_str).ok_or(TokenRejection::NoSignIn)?.to_owned()),
-            Keys::Remote { .. } => None,
-        };
-        self.check_not_revoked(grant.as_deref())?;
-        let scopes = claims.get("scope").and_then(Value::as_str).unwrap_or_default().split_whitespace().map(str::to_owned).collect();
-        let principal = Principal { subject: claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned(), scopes };
-        let expires_at = claims.get("exp").and_then(Value::as_u64).unwrap_or_default();
-        let mut verified = self.verified.write().expect("the verified-token lock is never poisoned");
-        if verified.len() >= MAX_VERIFIED_TOKENS {
-            verified.clear();
-        }
-        verified.insert(digest, VerifiedToken { principal: principal.clone(), expires_at, grant });
-        Ok(principal)
-    }
-
-    /// A token checked before, while it is unexpired and its sign-in not revoked: the
-    /// signature check is the costliest part of an authenticated call, and its result cannot
-    /// change for the same token.
-    fn verified_before(&self, digest: &[u8; 32]) -> Result<Option<Principal>, TokenRejection> {
-        let verified = self.verified.read().expect("the verified-token lock is never poisoned");
-        let Some(token) = verified.get(digest) else { return Ok(None) };
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or_default();
-        if now > token.expires_at + LEEWAY_SECONDS {
-            // Checked again in full, which says why it fails.
-            return Ok(None);
-        }
-        self.check_not_revoked(token.grant.as_deref())?;
-        Ok(Some(token.principal.clone()))
-    }
-
-    /// True unless the session was opened by someone else. A session this server has no owner
-    /// for is left to rmcp, which answers 404 for one it does not know either.
-    fn session_is_theirs(&self, session: &str, subject: &str) -> bool {
-        let mut owners = self.session_owners.lock().expect("the session lock is never poisoned");
-        match owners.get_mut(session) {
-            Some(owner) if owner.subject == subject => {
-                owner.last_seen = Instant::now();
-                true
-            }
-            Some(_) => false,
-            None => true,
-        }
-    }
-
-    fn remember_session(&self, session: &str, subject: String) {
-        let mut owners = self.session_owners.lock().expect("the session lock is never poisoned");
-        owners.retain(|_, owner| owner.last_seen.elapsed() < SESSION_OWNER_TTL);
-        owners.insert(session.to_owned(), SessionOwner { subject, last_seen: Instant::now() });
-    }
-
-    fn forget_session(&self, session: &str) {
-        self.session_owners.lock().expect("the session lock is never poisoned").remove(session);
-    }
-
-    fn check_not_revoked(&self, grant: Option<&str>) -> Result<(), TokenRejection> {
-        match (&self.keys, grant) {
-            (Keys::BuiltIn(authorization_server), Some(grant)) if authorization_server.is_grant_revoked(grant) => {
-                Err(TokenRejection::Revoked)
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn key(&self, kid: &str) -> Option<DecodingKey> {
-        match &self.keys {
-            Keys::Remote { jwks, .. } => {
-                let keys = jwks.read().expect("the JWKS lock is never poisoned");
-                keys.0.find(kid).and_then(|jwk| DecodingKey::from_jwk(jwk).ok())
-            }
-            Keys::BuiltIn(authorization_server) => {
-                let (key_id, key) = authorization_server.verification_key();
-                (key_id == kid).then(|| key.clone())
-            }
-        }
-    }
-
-    async fn refresh_keys(&self) {
-        let Keys::Remote { jwks_uri, jwks, http } = &self.keys else { return };
-        if jwks.read().expect("the JWKS lock is never poisoned").1.elapsed() < JWKS_REFRESH_INTERVAL {
-            return;
-        }
-        match fetch_jwks(http, jwks_uri).await {
-            Ok(keys) => *jwks.write().expect("the JWKS lock is never poisoned") = (keys, Instant::now()),
-            Err(error) => tracing::warn!("cannot refresh the authorization server's keys: {error}"),
-        }
-    }
-
     /// 401 for a missing (`reason` None) or unusable token, asking for every scope. `reason`
     /// is fixed text: it goes into a header.
     pub(crate) fn unauthorized(&self, headers: &HeaderMap, reason: Option<&'static str>) -> Response {
@@ -370,16 +192,6 @@ impl ResourceServer {
         }
         response
     }
-}
-
-async fn fetch_jwks(http: &reqwest::Client, uri: &str) -> Result<JwkSet, String> {
-    let response = http.get(uri).send().await.map_err(|error| format!("cannot fetch {uri}: {error}"))?;
-    response
-        .error_for_status()
-        .map_err(|error| error.to_string())?
-        .json::<JwkSet>()
-        .await
-        .map_err(|error| format!("{uri} is not a JWKS: {error}"))
 }
 
 /// The middleware in front of `/mcp`: a valid token, and for `tools/call` the tool's scope.
