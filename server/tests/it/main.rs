@@ -7,5 +7,6 @@ mod external_clients;
 mod http_tools;
 mod oauth_builtin;
 mod oauth_external;
+mod settings;
 mod shutdown;
 mod stdio_tools;

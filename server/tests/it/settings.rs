@@ -1,0 +1,37 @@
+//! The settings' layers through the real binary: flags over environment variables over the
+//! TOML file over defaults, as `clerk-mcp settings` prints them.
+
+use std::process::Command;
+
+fn settings_printed(config: &std::path::Path, args: &[&str], environment: &[(&str, &str)]) -> toml::Table {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_clerk-mcp"));
+    // Only the layers this test sets: none of the caller's own settings.
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("CLERK_MCP_")) {
+        command.env_remove(name);
+    }
+    let output = command.arg("--config").arg(config).args(args).envs(environment.iter().copied()).output().expect("the binary runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    toml::from_str(&String::from_utf8(output.stdout).unwrap()).expect("the settings are printed as TOML")
+}
+
+#[test]
+fn the_settings_command_prints_every_layer_merged_as_a_config_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = directory.path().join("clerk-mcp.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:9000\"\nupstream_timeout = 5\n[sandbox]\nrate_limit = 7\n").unwrap();
+    let printed = settings_printed(
+        &config,
+        &["settings", "--upstream-timeout", "9"],
+        &[("CLERK_MCP_LISTEN", "127.0.0.1:9100"), ("CLERK_MCP_UPSTREAM_TIMEOUT", "8")],
+    );
+    assert_eq!(printed["listen"].as_str(), Some("127.0.0.1:9100"), "the environment beats the file");
+    assert_eq!(printed["upstream_timeout"].as_integer(), Some(9), "a flag beats the environment and the file");
+    assert_eq!(printed["sandbox"]["rate_limit"].as_integer(), Some(7), "the file beats the default");
+    assert_eq!(printed["max_body_bytes"].as_integer(), Some(1024 * 1024), "the default");
+    assert!(!printed.contains_key("config"), "the file names no other file");
+
+    // What it prints is a config file that gives the same settings.
+    let round_trip = directory.path().join("printed.toml");
+    std::fs::write(&round_trip, toml::to_string(&printed).unwrap()).unwrap();
+    assert_eq!(settings_printed(&round_trip, &["settings"], &[]), printed);
+}
