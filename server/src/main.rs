@@ -1,9 +1,23 @@
 //! `clerk-mcp`: the Clerk Chat MCP server binary.
 
+use std::process::ExitCode;
+
 use clerk_mcp::config::{self, Command, ConfigError, LogFormat, Settings};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        // Every error of this server says its cause in its own sentence: print that sentence
+        // alone, without anyhow's "Caused by" list repeating it.
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let (command, options) = match config::read_args(std::env::args_os()) {
         Ok(read) => read,
         // clap prints its own message (or the help) and exits with its own status.
