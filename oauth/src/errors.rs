@@ -23,6 +23,9 @@ pub enum OAuthError {
     /// `CLERK_MCP_VAULT_KEY` is not 32 bytes of base64.
     #[error("CLERK_MCP_VAULT_KEY must be 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`")]
     InvalidVaultKey,
+    /// An app scheme allowed by the operator cannot be one.
+    #[error("--redirect-scheme: {0}")]
+    RedirectScheme(String),
     /// The store cannot be opened or migrated.
     #[error(transparent)]
     Store(#[from] StoreError),

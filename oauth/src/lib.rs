@@ -19,16 +19,17 @@ mod signing;
 mod store;
 mod vault;
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clerk_store::{DatabaseUrl, StoreError};
+use ipnet::IpNet;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::JwkSet;
+use moka::sync::Cache;
 
 pub use errors::{AccountKeyError, KeyCheckError, OAuthError};
 
@@ -76,12 +77,22 @@ pub struct AuthorizationServerConfig {
     pub refresh_token_lifetime: Duration,
     /// How long an authorization code may wait to be exchanged.
     pub code_lifetime: Duration,
+    /// Private-use redirect URI schemes allowed beside https, loopback http, reverse-DNS app
+    /// schemes and known clients' (`--redirect-scheme`).
+    pub redirect_schemes: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` names the client for the per-address limits
+    /// (`--trusted-proxy`); none by default, so the connection's peer is the client.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Whether client ID metadata documents may be fetched from loopback and private
+    /// addresses: only for a server that itself listens on loopback.
+    pub allow_local_metadata_documents: bool,
 }
 
 impl AuthorizationServerConfig {
     /// The defaults: tokens for 10 minutes, refresh tokens for 30 days, codes for 60 seconds,
     /// the database in `directory`.
     pub fn new(issuer: String, resource: String, scopes: Vec<ScopeDescription>, directory: PathBuf) -> AuthorizationServerConfig {
+        let issuer_for_default = issuer.clone();
         AuthorizationServerConfig {
             issuer,
             resource,
@@ -93,6 +104,9 @@ impl AuthorizationServerConfig {
             access_token_lifetime: Duration::from_secs(600),
             refresh_token_lifetime: Duration::from_secs(30 * 24 * 3600),
             code_lifetime: Duration::from_secs(60),
+            redirect_schemes: Vec::new(),
+            trusted_proxies: Vec::new(),
+            allow_local_metadata_documents: is_loopback_url(&issuer_for_default),
         }
     }
 }
@@ -111,9 +125,15 @@ pub struct AuthorizationServer {
     backend: Arc<dyn SignInBackend>,
     metadata_documents: clients::MetadataDocuments,
     limits: limits::CostlyRequestLimits,
-    /// Grants revoked recently enough that access tokens of theirs may still be unexpired.
-    revoked_grants: RwLock<HashSet<String>>,
+    redirects: clients::RedirectPolicy,
+    /// Grants revoked recently enough that access tokens of theirs may still be unexpired;
+    /// each is forgotten once every such token has expired.
+    revoked_grants: Cache<String, ()>,
 }
+
+/// Revoked grants remembered at most; far beyond what sign-ins (limited per address) can make
+/// within one access-token lifetime.
+const REMEMBERED_REVOCATIONS: u64 = 100_000;
 
 impl AuthorizationServer {
     /// Opens the store and the keys (making them on first start) and remembers the grants
@@ -131,11 +151,28 @@ impl AuthorizationServer {
         let store = store::open(&config.database).await?;
         let signing_key = signing::SigningKey::load_or_create(&directory.join("signing-key.p8"))?;
         let vault = vault::KeyVault::open(config.vault_key.as_deref(), &vault_key_path(directory))?;
-        let recent = store::now() - config.access_token_lifetime.as_secs() as i64 - 60;
-        let revoked_grants = RwLock::new(store.revoked_grants_since(recent).await?.into_iter().collect());
-        let metadata_documents = clients::MetadataDocuments::new(is_loopback_url(&config.issuer));
-        let limits = limits::CostlyRequestLimits::new();
-        Ok(Arc::new(AuthorizationServer { config, store, signing_key, vault, backend, metadata_documents, limits, revoked_grants }))
+        let redirects = clients::RedirectPolicy::new(&config.redirect_schemes).map_err(OAuthError::RedirectScheme)?;
+        // An access token outlives its grant's revocation by at most its lifetime, plus the
+        // resource server's clock leeway.
+        let token_life = config.access_token_lifetime + Duration::from_secs(60);
+        let revoked_grants = Cache::builder().max_capacity(REMEMBERED_REVOCATIONS).time_to_live(token_life).build();
+        let recent = store::now() - token_life.as_secs() as i64;
+        for grant in store.revoked_grants_since(recent).await? {
+            revoked_grants.insert(grant, ());
+        }
+        let metadata_documents = clients::MetadataDocuments::new(config.allow_local_metadata_documents, redirects.clone());
+        let limits = limits::CostlyRequestLimits::new(config.trusted_proxies.clone());
+        Ok(Arc::new(AuthorizationServer {
+            config,
+            store,
+            signing_key,
+            vault,
+            backend,
+            metadata_documents,
+            limits,
+            redirects,
+            revoked_grants,
+        }))
     }
 
     /// The authorization server's routes: metadata, JWKS, registration, authorization,
@@ -162,7 +199,7 @@ impl AuthorizationServer {
     /// True when the grant an access token belongs to (its `sid`) was revoked: by the user,
     /// by RFC 7009 revocation, or because a refresh token or code of it was used twice.
     pub fn is_grant_revoked(&self, grant_id: &str) -> bool {
-        self.revoked_grants.read().expect("the revocation lock is never poisoned").contains(grant_id)
+        self.revoked_grants.contains_key(grant_id)
     }
 
     /// The Clerk Chat API key of a signed-in account.
@@ -180,13 +217,19 @@ impl AuthorizationServer {
     /// access tokens, which the resource server checks without a query).
     async fn revoke_grant(&self, grant_id: &str) -> Result<(), StoreError> {
         self.store.revoke_grant(grant_id).await?;
-        self.revoked_grants.write().expect("the revocation lock is never poisoned").insert(grant_id.to_owned());
+        self.revoked_grants.insert(grant_id.to_owned(), ());
         Ok(())
     }
 
     fn scope_description(&self, scope: &str) -> Option<&str> {
         self.config.scopes.iter().find(|known| known.name == scope).map(|known| known.description.as_str())
     }
+}
+
+/// Checks the app schemes an operator wants allowed for redirect URIs (`--redirect-scheme`);
+/// the error names the scheme and why it cannot be one.
+pub fn check_redirect_schemes(schemes: &[String]) -> Result<(), String> {
+    clients::RedirectPolicy::new(schemes).map(|_| ())
 }
 
 /// Where the key sealing stored API keys is generated when none is configured.

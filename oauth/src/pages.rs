@@ -4,8 +4,9 @@
 /// What the consent page shows and posts back.
 pub(crate) struct ConsentView<'a> {
     pub client_name: &'a str,
-    /// True when the name comes from the app's own registration and nothing vouches for it.
-    pub client_name_unverified: bool,
+    /// For an app identified by a client ID metadata document, the host that published it;
+    /// the name is the app's own claim either way.
+    pub(crate) published_at: Option<&'a str>,
     pub redirect_host: &'a str,
     /// (scope, what it allows), in the order asked for.
     pub scopes: Vec<(&'a str, &'a str)>,
@@ -70,7 +71,10 @@ pub(crate) fn consent_page(view: &ConsentView<'_>) -> String {
     if let Some(error) = view.error {
         body.push_str(&format!("<p class=\"error\" role=\"alert\" id=\"form-error\">{}</p>", escape(error)));
     }
-    let unverified = if view.client_name_unverified { " <span class=\"hint\">(name given by the app itself)</span>" } else { "" };
+    let unverified = match view.published_at {
+        Some(host) => format!(" <span class=\"hint\">(name given by the app itself, in its description at {})</span>", escape(host)),
+        None => " <span class=\"hint\">(name given by the app itself)</span>".to_owned(),
+    };
     body.push_str(&format!(
         "<p><strong>{}</strong>{unverified} wants to use your Clerk Chat account. When you answer, you go back to <strong>{}</strong>.</p>",
         escape(view.client_name),
@@ -125,7 +129,7 @@ mod tests {
     fn request_values_are_escaped() {
         let page = consent_page(&ConsentView {
             client_name: "<script>alert(1)</script>",
-            client_name_unverified: true,
+            published_at: Some("<b>evil</b>"),
             redirect_host: "a\"b",
             scopes: vec![("messages:send", "Send SMS")],
             request_id: "r",
@@ -136,5 +140,6 @@ mod tests {
         assert!(!page.contains("<script>"), "{page}");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains("a&quot;b"));
+        assert!(page.contains("in its description at &lt;b&gt;evil&lt;/b&gt;"), "{page}");
     }
 }

@@ -2,8 +2,8 @@
 //! Clerk Chat with the API key of the account its token names, and no other; this module checks
 //! keys at sign-in and turns a signed-in account into its upstream client.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clerk_chat::{ApiKey, ClientOptions};
 use clerk_oauth::{AccountKeyError, AuthorizationServer, BoxFuture, KeyCheckError, SignInBackend};
+use moka::sync::Cache;
 
 use crate::auth::{Principal, ResourceServer};
 
@@ -18,8 +19,11 @@ use crate::auth::{Principal, ResourceServer};
 #[derive(Clone)]
 pub(crate) struct AccountClient(pub(crate) clerk_chat::Client);
 
-/// Accounts whose key was opened once keep their client: keys never change under an account.
-const MAX_CACHED_CLIENTS: usize = 10_000;
+/// Accounts whose key was opened once keep their client (keys never change under an account),
+/// at most this many, the least recently used going first...
+const CACHED_CLIENTS: u64 = 10_000;
+/// ...and each until it has not been used for this long.
+const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Signed-in accounts' upstream clients.
 pub(crate) struct AccountClients {
@@ -27,7 +31,7 @@ pub(crate) struct AccountClients {
     resource_server: Arc<ResourceServer>,
     base_url: String,
     options: ClientOptions,
-    cache: RwLock<HashMap<String, clerk_chat::Client>>,
+    cache: Cache<String, clerk_chat::Client>,
 }
 
 /// Why an account has no client for this request. Two faces: `Display` (the cause) is logged;
@@ -49,20 +53,17 @@ impl AccountClients {
         base_url: String,
         options: ClientOptions,
     ) -> AccountClients {
-        AccountClients { authorization_server, resource_server, base_url, options, cache: RwLock::new(HashMap::new()) }
+        let cache = Cache::builder().max_capacity(CACHED_CLIENTS).time_to_idle(CLIENT_IDLE_TIMEOUT).build();
+        AccountClients { authorization_server, resource_server, base_url, options, cache }
     }
 
     async fn client(&self, account_id: &str) -> Result<clerk_chat::Client, AccountClientError> {
-        if let Some(client) = self.cache.read().expect("the client cache lock is never poisoned").get(account_id) {
-            return Ok(client.clone());
+        if let Some(client) = self.cache.get(account_id) {
+            return Ok(client);
         }
         let key = ApiKey::new(self.authorization_server.upstream_api_key(account_id).await?)?;
         let client = clerk_chat::Client::with_options(&self.base_url, &key, &self.options)?;
-        let mut cache = self.cache.write().expect("the client cache lock is never poisoned");
-        if cache.len() >= MAX_CACHED_CLIENTS {
-            cache.clear();
-        }
-        cache.insert(account_id.to_owned(), client.clone());
+        self.cache.insert(account_id.to_owned(), client.clone());
         Ok(client)
     }
 }
@@ -167,7 +168,7 @@ mod tests {
             Vec::new(),
             directory.to_owned(),
         );
-        ResourceServer::built_in(AuthorizationServer::open(config, Arc::new(NoKeys)).await.unwrap())
+        ResourceServer::built_in(AuthorizationServer::open(config, Arc::new(NoKeys)).await.unwrap(), 1024)
     }
 
     #[tokio::test]

@@ -1,26 +1,37 @@
-//! `GET /authorize`: checks the client's request and shows the sign-in and consent page. The
-//! client and its redirect URI are checked first, and until both hold, errors are pages; the
-//! rest of the request is then checked with errors redirected to the client.
+//! `GET /authorize`: checks the client's request and shows the sign-in and consent page. Every
+//! error here is a page: nothing is sent to the client's redirect URI before the user has
+//! acted on the consent page, so the server can never be used to bounce a browser to a
+//! registered URI of an attacker's choosing. What the request asks to echo (`state`) is bounded,
+//! and so are the consent pages waiting at once.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use url::Url;
 
-use super::{Parameters, Server, error_page, html, names_resource, redirect_error, unavailable_page};
+use super::{Parameters, Server, error_page, html, names_resource, unavailable_page};
 use crate::AuthorizationServer;
 use crate::clients::{is_metadata_document_id, redirect_uri_matches};
 use crate::pages::{self, ConsentView};
 use crate::secrets::{is_pkce_text, random_token};
-use crate::store::{ClientRecord, PendingRequest, now};
+use crate::store::{ClientRecord, PendingInsert, PendingLimits, PendingRequest, now};
 
 /// How long the consent page stays usable.
 const CONSENT_PAGE_LIFETIME_SECONDS: i64 = 600;
 
-/// The client of a request, and whether it registered here (its name then vouched by nothing).
+/// The longest `state` kept and sent back: real clients send tens of characters.
+const MAX_STATE_LENGTH: usize = 1024;
+
+/// Consent pages that may wait at once: for one client (a popular client's users share its
+/// id), and in all.
+const PENDING_LIMITS: PendingLimits = PendingLimits { per_client: 500, in_all: 10_000 };
+
+/// The client of a request. Its name is always the app's own claim; for a metadata-document
+/// client, the host that published the document is known.
 pub(super) struct FoundClient {
     pub(super) record: ClientRecord,
-    pub(super) registered_here: bool,
+    /// The host of a metadata-document client id; `None` for a client registered here.
+    pub(super) published_at: Option<String>,
 }
 
 pub(super) async fn authorize_page(State(server): State<Server>, RawQuery(query): RawQuery) -> Response {
@@ -34,13 +45,28 @@ pub(super) async fn authorize_page(State(server): State<Server>, RawQuery(query)
         Ok(found) => found,
         Err(page) => return page,
     };
-    let state = params.get("state");
     let pending = match pending_request(&server, &params, &client.record, &redirect_uri) {
         Ok(pending) => pending,
-        Err((error, description)) => return redirect_error(&server, &redirect_uri, state, error, &description),
+        Err((error, description)) => {
+            tracing::info!(client_id = ?client.record.client_id, error, "refused an authorization request");
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "Cannot sign in",
+                &format!("The app sent a request this server cannot accept ({error}): {description}. Nothing was sent to it."),
+            );
+        }
     };
-    if let Err(error) = server.store.insert_pending(&pending).await {
-        return unavailable_page(error);
+    match server.store.insert_pending(&pending, PENDING_LIMITS).await {
+        Ok(PendingInsert::Stored) => {}
+        Ok(full) => {
+            tracing::warn!(client_id = ?pending.client_id, ?full, "too many consent pages waiting");
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Cannot sign in right now",
+                "Too many sign-ins are waiting on this server; try again in a few minutes.",
+            );
+        }
+        Err(error) => return unavailable_page(error),
     }
     let mut response = consent_page(&server, &client, &pending, StatusCode::OK, None);
     let secure = if server.config.issuer.starts_with("https://") { "; Secure" } else { "" };
@@ -68,7 +94,7 @@ async fn client_and_redirect_uri(server: &AuthorizationServer, params: &Paramete
             Ok((client, requested.to_owned()))
         }
         Some(requested) => {
-            tracing::info!(client_id, redirect_uri = requested, "refused an unregistered redirect URI");
+            tracing::info!(client_id = ?client_id, redirect_uri = ?requested, "refused an unregistered redirect URI");
             Err(cannot_sign_in(&format!(
                 "The app asked to return to {requested}, which is not one of its registered redirect URIs. Nothing was sent to it."
             )))
@@ -88,6 +114,9 @@ fn pending_request(
     redirect_uri: &str,
 ) -> Result<PendingRequest, (&'static str, String)> {
     let refuse = |error: &'static str, description: &str| Err((error, description.to_owned()));
+    if params.get("state").is_some_and(|state| state.len() > MAX_STATE_LENGTH) {
+        return refuse("invalid_request", &format!("state is longer than {MAX_STATE_LENGTH} characters"));
+    }
     if params.get("response_type") != Some("code") {
         return refuse("unsupported_response_type", "response_type must be code");
     }
@@ -152,11 +181,14 @@ pub(super) async fn find_client(server: &AuthorizationServer, client_id: &str) -
             .metadata_documents
             .client(client_id)
             .await
-            .map(|record| FoundClient { record, registered_here: false })
+            .map(|record| FoundClient {
+                published_at: Url::parse(client_id).ok().and_then(|url| url.host_str().map(str::to_owned)),
+                record,
+            })
             .map_err(|problem| format!("This app's client ID cannot be used: {problem}."));
     }
     match server.store.client(client_id).await {
-        Ok(Some(record)) => Ok(FoundClient { record, registered_here: true }),
+        Ok(Some(record)) => Ok(FoundClient { record, published_at: None }),
         Ok(None) => Err("This app is not registered with this server. Ask it to connect again (it will register itself).".to_owned()),
         Err(error) => {
             tracing::error!("the authorization server's store failed: {error}");
@@ -189,7 +221,7 @@ pub(super) fn consent_page(
     let scopes = pending.scope.split_whitespace().map(|scope| (scope, server.scope_description(scope).unwrap_or(scope))).collect();
     let view = ConsentView {
         client_name: &client.record.client_name,
-        client_name_unverified: client.registered_here,
+        published_at: client.published_at.as_deref(),
         redirect_host: &redirect_host,
         scopes,
         request_id: &pending.request_id,

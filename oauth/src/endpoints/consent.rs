@@ -64,17 +64,59 @@ pub(super) async fn authorize_decision(State(server): State<Server>, headers: He
     if api_key.is_empty() {
         return ask_again("Paste your Clerk Chat API key, then choose Allow.");
     }
-    if let Err(refusal) = server.backend.check_api_key(&api_key).await {
-        if let KeyCheckError::Unavailable { cause, .. } = &refusal {
-            tracing::warn!("cannot check an API key at sign-in: {cause}");
-        }
-        return ask_again(refusal.user_message());
+    match check_key(&server, &pending, &api_key).await {
+        Ok(()) => {}
+        Err(KeyRefusal::AskAgain(message)) => return ask_again(&message),
+        Err(KeyRefusal::Page(page)) => return page,
     }
     match finish_sign_in(&server, &pending, &api_key).await {
         Ok(Some(code)) => back_to_client(&server, &pending.redirect_uri, pending.state.as_deref(), &[("code", &code)]),
         Ok(None) => error_page(StatusCode::BAD_REQUEST, "Already answered", "This sign-in was already answered. Go back to your app."),
         Err(error) => unavailable_page(error),
     }
+}
+
+/// Wrong API keys a consent page takes before it is closed: enough for typos, too few to guess.
+const MAX_WRONG_KEYS: u32 = 5;
+
+/// Why a key typed into the consent page was not taken.
+enum KeyRefusal {
+    /// Show the page again with this sentence.
+    AskAgain(String),
+    /// The page is closed (too many wrong keys), or the store failed.
+    Page(Response),
+}
+
+/// Checks the key with Clerk Chat, within the server-wide limit on key checks, and closes the
+/// page after [`MAX_WRONG_KEYS`] wrong ones.
+async fn check_key(server: &AuthorizationServer, pending: &PendingRequest, api_key: &str) -> Result<(), KeyRefusal> {
+    let Some(_turn) = server.limits.key_check_turn() else {
+        tracing::warn!("key checks at sign-in are over the server-wide limit");
+        return Err(KeyRefusal::AskAgain("This server is checking many keys right now; try again in a few seconds.".to_owned()));
+    };
+    let refusal = match server.backend.check_api_key(api_key).await {
+        Ok(()) => return Ok(()),
+        Err(refusal) => refusal,
+    };
+    match &refusal {
+        KeyCheckError::Unavailable { cause, .. } => tracing::warn!(cause = ?cause, "cannot check an API key at sign-in"),
+        KeyCheckError::Rejected(_) => match server.store.record_failed_key_check(&pending.request_id).await {
+            Ok(failures) if failures >= MAX_WRONG_KEYS => {
+                tracing::warn!(client_id = ?pending.client_id, "a consent page was closed after {MAX_WRONG_KEYS} wrong API keys");
+                if let Err(error) = server.store.finish_pending(&pending.request_id).await {
+                    return Err(KeyRefusal::Page(unavailable_page(error)));
+                }
+                return Err(KeyRefusal::Page(error_page(
+                    StatusCode::FORBIDDEN,
+                    "Too many wrong keys",
+                    &format!("This sign-in was closed after {MAX_WRONG_KEYS} wrong API keys. Start again from your app."),
+                )));
+            }
+            Ok(_) => {}
+            Err(error) => return Err(KeyRefusal::Page(unavailable_page(error))),
+        },
+    }
+    Err(KeyRefusal::AskAgain(refusal.user_message().to_owned()))
 }
 
 async fn deny(server: &AuthorizationServer, pending: &PendingRequest) -> Response {
@@ -110,7 +152,7 @@ async fn finish_sign_in(server: &AuthorizationServer, pending: &PendingRequest, 
         expires_at: now() + server.config.code_lifetime.as_secs() as i64,
     };
     server.store.insert_grant_with_code(&grant, &new_code).await?;
-    tracing::info!(client_id = %pending.client_id, account_id = %account_id, scope = %pending.scope, "the user allowed a sign-in");
+    tracing::info!(client_id = ?pending.client_id, account_id = %account_id, scope = %pending.scope, "the user allowed a sign-in");
     Ok(Some(code))
 }
 

@@ -83,6 +83,20 @@ impl Parameters {
     }
 }
 
+/// The client of a token or revocation request: `client_id` in the body (public clients), or the user name
+/// of HTTP Basic authentication.
+fn requesting_client(params: &Parameters, headers: &HeaderMap) -> Option<String> {
+    if let Some(client_id) = params.get("client_id") {
+        return Some(client_id.to_owned());
+    }
+    use base64::Engine;
+    let basic = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let user = text.split_once(':').map(|(user, _)| user).unwrap_or(&text);
+    Some(form_urlencoded::parse(format!("u={user}").as_bytes()).next()?.1.into_owned())
+}
+
 /// An OAuth error answer of the token, registration and revocation endpoints.
 pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(json!({"error": error, "error_description": description}))).into_response()

@@ -1,18 +1,22 @@
 //! RFC 7009 revocation. Revoking either kind of token ends the whole sign-in it belongs to.
-//! Unknown tokens get the same 200, so the answer tells nothing.
+//! The client must name itself, and may revoke only its own tokens; unknown tokens get the same
+//! 200 as known ones, so the answer tells nothing.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{Parameters, Server, oauth_error, storage_failed};
+use super::{Parameters, Server, oauth_error, requesting_client, storage_failed};
 use crate::secrets::token_hash;
 
 pub(super) async fn revoke(State(server): State<Server>, headers: HeaderMap, body: Bytes) -> Response {
     let params = match Parameters::from_form(&headers, &body) {
         Ok(params) => params,
         Err(problem) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &problem),
+    };
+    let Some(client_id) = requesting_client(&params, &headers) else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "send client_id: a client may revoke only its own tokens");
     };
     let Some(token) = params.get("token") else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "token is required");
@@ -22,7 +26,20 @@ pub(super) async fn revoke(State(server): State<Server>, headers: HeaderMap, bod
         Ok(None) => server.signing_key.grant_of_own_token(token, &server.config.issuer),
         Err(error) => return storage_failed(error),
     };
-    if let Some(grant_id) = grant_id {
+    let grant = match grant_id {
+        Some(grant_id) => match server.store.grant(&grant_id).await {
+            Ok(grant) => grant,
+            Err(error) => return storage_failed(error),
+        },
+        None => None,
+    };
+    if let Some(grant) = &grant
+        && grant.client_id != client_id
+    {
+        tracing::warn!(client_id = ?client_id, "a client tried to revoke another client's token");
+        return oauth_error(StatusCode::BAD_REQUEST, "unauthorized_client", "this token was not issued to this client");
+    }
+    if let Some(grant_id) = grant.map(|grant| grant.grant_id) {
         if let Err(error) = server.revoke_grant(&grant_id).await {
             return storage_failed(error);
         }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use clerk_store::StoreError;
 use serde_json::json;
 
-use super::{Parameters, Server, names_resource, oauth_error, storage_failed};
+use super::{Parameters, Server, names_resource, oauth_error, requesting_client, storage_failed};
 use crate::AuthorizationServer;
 use crate::secrets::{is_pkce_text, pkce_matches, random_token, token_hash};
 use crate::signing::AccessClaims;
@@ -59,20 +59,6 @@ impl From<StoreError> for TokenError {
     fn from(error: StoreError) -> TokenError {
         TokenError::Storage(error)
     }
-}
-
-/// The client of a token request: `client_id` in the body (public clients), or the user name
-/// of HTTP Basic authentication.
-fn requesting_client(params: &Parameters, headers: &HeaderMap) -> Option<String> {
-    if let Some(client_id) = params.get("client_id") {
-        return Some(client_id.to_owned());
-    }
-    use base64::Engine;
-    let basic = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(basic.trim()).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let user = text.split_once(':').map(|(user, _)| user).unwrap_or(&text);
-    Some(form_urlencoded::parse(format!("u={user}").as_bytes()).next()?.1.into_owned())
 }
 
 fn check_resource(grant: &Grant, resource: Option<&str>) -> Result<(), TokenError> {

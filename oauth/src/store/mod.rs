@@ -65,6 +65,23 @@ pub(crate) struct Grant {
     pub(crate) revoked: bool,
 }
 
+/// How many consent pages may wait at once, for one client and in all.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingLimits {
+    pub(crate) per_client: i64,
+    pub(crate) in_all: i64,
+}
+
+/// Whether a consent page's request was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PendingInsert {
+    Stored,
+    /// This client has `per_client` pages waiting.
+    TooManyForClient,
+    /// `in_all` pages are waiting.
+    TooMany,
+}
+
 /// The code that starts a grant, by its hash.
 #[derive(Debug, Clone)]
 pub(crate) struct NewCode<'a> {
@@ -127,8 +144,13 @@ pub(crate) trait SignInStore: Send + Sync + 'static {
 
     async fn sealed_key(&self, account_id: &str) -> Result<Option<SealedKey>, StoreError>;
 
-    /// Stores a consent page's request; expired ones are cleared here rather than by a timer.
-    async fn insert_pending(&self, request: &PendingRequest) -> Result<(), StoreError>;
+    /// Stores a consent page's request unless `limits` are reached; expired ones are cleared
+    /// here rather than by a timer.
+    async fn insert_pending(&self, request: &PendingRequest, limits: PendingLimits) -> Result<PendingInsert, StoreError>;
+
+    /// Counts a wrong API key typed into a consent page; the count so far (`u32::MAX` when the
+    /// page is gone).
+    async fn record_failed_key_check(&self, request_id: &str) -> Result<u32, StoreError>;
 
     /// A pending request that has not expired.
     async fn pending(&self, request_id: &str) -> Result<Option<PendingRequest>, StoreError>;

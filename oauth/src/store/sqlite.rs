@@ -8,10 +8,15 @@ use clerk_store::sqlite::SqliteDatabase;
 use clerk_store::{Migration, StoreError};
 use sqlx::Row;
 
-use super::{ClientRecord, CodeRedemption, Grant, NewCode, PendingRequest, RefreshRedemption, SealedKey, Sealer, SignInStore, now};
+use super::{
+    ClientRecord, CodeRedemption, Grant, NewCode, PendingInsert, PendingLimits, PendingRequest, RefreshRedemption, SealedKey, Sealer,
+    SignInStore, now,
+};
 
-const MIGRATIONS: [Migration; 1] =
-    [Migration { version: 1, description: "initial", sql: include_str!("../../migrations/0001_initial.sql") }];
+const MIGRATIONS: [Migration; 2] = [
+    Migration { version: 1, description: "initial", sql: include_str!("../../migrations/0001_initial.sql") },
+    Migration { version: 2, description: "bounds", sql: include_str!("../../migrations/0002_bounds.sql") },
+];
 
 /// How long a used code is kept after it expires, so that replaying it is still recognised.
 const USED_CODE_MEMORY_SECONDS: i64 = 24 * 3600;
@@ -83,8 +88,20 @@ impl SignInStore for SqliteSignInStore {
         Ok(row.map(|row| SealedKey { nonce: row.get(0), ciphertext: row.get(1) }))
     }
 
-    async fn insert_pending(&self, request: &PendingRequest) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM pending_requests WHERE expires_at < ?").bind(now()).execute(self.database.writer()).await?;
+    async fn insert_pending(&self, request: &PendingRequest, limits: PendingLimits) -> Result<PendingInsert, StoreError> {
+        let mut transaction = self.database.writer().begin().await?;
+        sqlx::query("DELETE FROM pending_requests WHERE expires_at < ?").bind(now()).execute(&mut *transaction).await?;
+        let for_client: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_requests WHERE client_id = ?")
+            .bind(&request.client_id)
+            .fetch_one(&mut *transaction)
+            .await?;
+        if for_client >= limits.per_client {
+            return Ok(PendingInsert::TooManyForClient);
+        }
+        let in_all: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pending_requests").fetch_one(&mut *transaction).await?;
+        if in_all >= limits.in_all {
+            return Ok(PendingInsert::TooMany);
+        }
         sqlx::query(
             "INSERT INTO pending_requests (request_id, csrf_token, client_id, redirect_uri, state, code_challenge, scope, resource, expires_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -98,9 +115,20 @@ impl SignInStore for SqliteSignInStore {
         .bind(&request.scope)
         .bind(&request.resource)
         .bind(request.expires_at)
-        .execute(self.database.writer())
+        .execute(&mut *transaction)
         .await?;
-        Ok(())
+        transaction.commit().await?;
+        Ok(PendingInsert::Stored)
+    }
+
+    async fn record_failed_key_check(&self, request_id: &str) -> Result<u32, StoreError> {
+        let failures: Option<i64> = sqlx::query_scalar(
+            "UPDATE pending_requests SET failed_key_checks = failed_key_checks + 1 WHERE request_id = ? RETURNING failed_key_checks",
+        )
+        .bind(request_id)
+        .fetch_optional(self.database.writer())
+        .await?;
+        Ok(failures.map_or(u32::MAX, |failures| u32::try_from(failures).unwrap_or(u32::MAX)))
     }
 
     async fn pending(&self, request_id: &str) -> Result<Option<PendingRequest>, StoreError> {

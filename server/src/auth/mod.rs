@@ -8,7 +8,7 @@ mod sessions;
 mod tokens;
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -18,9 +18,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clerk_oauth::AuthorizationServer;
 use jsonwebtoken::jwk::JwkSet;
+use moka::sync::Cache;
 use serde_json::{Value, json};
 
-use sessions::SessionOwner;
+use sessions::{MAX_SESSIONS_PER_ACCOUNT, SessionOwners};
 use tokens::fetch_jwks;
 
 /// Who is calling, as the access token says. With the built-in authorization server the
@@ -65,18 +66,25 @@ pub struct ResourceServer {
     issuer: String,
     keys: Keys,
     /// Tokens already checked, by SHA-256.
-    verified: RwLock<HashMap<[u8; 32], VerifiedToken>>,
+    verified: Cache<[u8; 32], VerifiedToken>,
+    /// The largest request body read to find the tool a call names (`--max-body-bytes`).
+    max_body_bytes: usize,
     /// Every tool's scope, by tool name.
     tool_scopes: HashMap<String, String>,
     /// The distinct scopes of `tool_scopes`, sorted, and joined for a challenge: fixed, so
     /// worked out once rather than on every request.
     scopes: Vec<String>,
     all_scopes: String,
-    /// Who opened each MCP session: a session serves only the principal that opened it, so a
-    /// leaked session id is worth nothing with another account's token.
-    session_owners: Mutex<HashMap<String, SessionOwner>>,
+    /// Who opened each MCP session, and how many each account has open.
+    sessions: SessionOwners,
 }
 
+/// Verified tokens remembered at most; the least recently used go first.
+const REMEMBERED_TOKENS: u64 = 10_000;
+/// A verified token is checked in full again after this long, whatever its `exp`.
+const REMEMBER_TOKENS_FOR: Duration = Duration::from_secs(600);
+
+#[derive(Clone)]
 struct VerifiedToken {
     principal: Principal,
     /// `exp`, in seconds since the epoch.
@@ -88,7 +96,7 @@ struct VerifiedToken {
 impl ResourceServer {
     /// Reads the issuer's RFC 8414 (or OpenID) metadata for its JWKS, and the keys. `base` is
     /// this server's canonical base URL (`canonical_base`).
-    pub async fn discover(issuer: &str, base: String) -> Result<ResourceServer, AuthError> {
+    pub async fn discover(issuer: &str, base: String, max_body_bytes: usize) -> Result<ResourceServer, AuthError> {
         clerk_support::tls::install_crypto_provider();
         let failed = |reason: String| AuthError::Discovery { issuer: issuer.to_owned(), reason };
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|error| failed(error.to_string()))?;
@@ -99,6 +107,11 @@ impl ResourceServer {
                 && response.status().is_success()
                 && let Ok(metadata) = response.json::<Value>().await
             {
+                // RFC 8414 3.3: metadata naming another issuer must not be used.
+                let named = metadata.get("issuer").and_then(Value::as_str).map(|named| named.trim_end_matches('/'));
+                if named != Some(issuer.as_str()) {
+                    return Err(failed(format!("its metadata at {path} names the issuer {named:?}, not {issuer}")));
+                }
                 jwks_uri = metadata.get("jwks_uri").and_then(Value::as_str).map(str::to_owned);
                 break;
             }
@@ -107,17 +120,17 @@ impl ResourceServer {
             failed("neither /.well-known/oauth-authorization-server nor /.well-known/openid-configuration names a jwks_uri".to_owned())
         })?;
         let jwks = fetch_jwks(&http, &jwks_uri).await.map_err(failed)?;
-        Ok(ResourceServer::new(issuer, base, Keys::Remote { jwks_uri, jwks: RwLock::new((jwks, Instant::now())), http }))
+        Ok(ResourceServer::new(issuer, base, Keys::Remote { jwks_uri, jwks: RwLock::new((jwks, Instant::now())), http }, max_body_bytes))
     }
 
     /// Accepts the tokens of the built-in authorization server, whose issuer is this server's
     /// own canonical base URL.
-    pub fn built_in(authorization_server: Arc<AuthorizationServer>) -> ResourceServer {
+    pub fn built_in(authorization_server: Arc<AuthorizationServer>, max_body_bytes: usize) -> ResourceServer {
         let issuer = authorization_server.issuer().to_owned();
-        ResourceServer::new(issuer.clone(), issuer, Keys::BuiltIn(authorization_server))
+        ResourceServer::new(issuer.clone(), issuer, Keys::BuiltIn(authorization_server), max_body_bytes)
     }
 
-    fn new(issuer: String, base: String, keys: Keys) -> ResourceServer {
+    fn new(issuer: String, base: String, keys: Keys, max_body_bytes: usize) -> ResourceServer {
         let tool_scopes: HashMap<String, String> =
             clerk_chat::tools::TOOLS.iter().map(|spec| (spec.name.to_owned(), spec.scope.to_owned())).collect();
         let scopes: Vec<String> = tool_scopes.values().cloned().collect::<BTreeSet<_>>().into_iter().collect();
@@ -127,11 +140,12 @@ impl ResourceServer {
             base,
             issuer,
             keys,
-            verified: RwLock::new(HashMap::new()),
+            verified: Cache::builder().max_capacity(REMEMBERED_TOKENS).time_to_live(REMEMBER_TOKENS_FOR).build(),
+            max_body_bytes,
             all_scopes: scopes.join(" "),
             scopes,
             tool_scopes,
-            session_owners: Mutex::new(HashMap::new()),
+            sessions: SessionOwners::new(),
         }
     }
 
@@ -139,14 +153,24 @@ impl ResourceServer {
     /// clients (the TypeScript SDK) refuse metadata whose `resource` differs from the URL they
     /// were given; so on loopback, metadata and challenges follow the request's Host. Tokens are
     /// still issued for and checked against the canonical resource alone.
+    /// The URL is rebuilt from the parsed host and port, never copied from the header, so a
+    /// crafted `Host` cannot add a path or a parameter.
     fn base_seen_by(&self, headers: &HeaderMap) -> String {
-        let host = headers.get(header::HOST).and_then(|host| host.to_str().ok()).map(str::to_ascii_lowercase);
-        match host {
-            Some(host) if self.loopback_aliases && clerk_oauth::is_loopback_url(&format!("http://{host}")) => {
-                let seen = format!("{}://{host}", if self.base.starts_with("https://") { "https" } else { "http" });
-                let same_port = reqwest::Url::parse(&seen).ok().and_then(|url| url.port())
-                    == reqwest::Url::parse(&self.base).ok().and_then(|url| url.port());
-                if same_port { seen } else { self.base.clone() }
+        if !self.loopback_aliases {
+            return self.base.clone();
+        }
+        let scheme = if self.base.starts_with("https://") { "https" } else { "http" };
+        let seen = headers
+            .get(header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .and_then(|host| host.parse::<axum::http::uri::Authority>().ok())
+            .and_then(|authority| reqwest::Url::parse(&format!("{scheme}://{}", authority.as_str())).ok())
+            .filter(|url| url.path() == "/" && url.query().is_none() && url.username().is_empty());
+        let base_port = reqwest::Url::parse(&self.base).ok().and_then(|url| url.port());
+        match seen {
+            Some(url) if clerk_oauth::is_loopback_url(url.as_str()) && url.port() == base_port => {
+                let port = url.port().map(|port| format!(":{port}")).unwrap_or_default();
+                format!("{scheme}://{}{port}", url.host_str().unwrap_or_default())
             }
             _ => self.base.clone(),
         }
@@ -182,9 +206,9 @@ impl ResourceServer {
 
     fn challenge(&self, headers: &HeaderMap, status: StatusCode, error: Option<(&str, &str)>, scope: &str) -> Response {
         let metadata_url = format!("{}/.well-known/oauth-protected-resource/mcp", self.base_seen_by(headers));
-        let mut value = format!("Bearer resource_metadata=\"{metadata_url}\", scope=\"{scope}\"");
+        let mut value = format!("Bearer resource_metadata={}, scope={}", quoted(&metadata_url), quoted(scope));
         if let Some((code, description)) = error {
-            value.push_str(&format!(", error=\"{code}\", error_description=\"{}\"", description.replace('"', "'")));
+            value.push_str(&format!(", error={}, error_description={}", quoted(code), quoted(description)));
         }
         let mut response = (status, axum::Json(json!({"error": error.map(|(code, _)| code).unwrap_or("unauthorized")}))).into_response();
         if let Ok(header_value) = HeaderValue::from_str(&value) {
@@ -194,52 +218,97 @@ impl ResourceServer {
     }
 }
 
-/// The middleware in front of `/mcp`: a valid token, and for `tools/call` the tool's scope.
+/// `value` as an HTTP quoted-string (RFC 9110 5.6.4): `"` and `\` escaped, control characters
+/// dropped, so that no value can end the parameter or the header.
+fn quoted(value: &str) -> String {
+    let mut quoted = String::with_capacity(value.len() + 2);
+    quoted.push('"');
+    for character in value.chars().filter(|character| !character.is_control()) {
+        if matches!(character, '"' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(character);
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// The token of an `Authorization: Bearer ...` header; the scheme is case-insensitive.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|token| !token.is_empty())
+}
+
+/// The middleware in front of `/mcp`: a valid token, for `tools/call` the tool's scope, a
+/// session only for the account that opened it, and a new session only under the account's cap.
 pub async fn require_token(State(server): State<Arc<ResourceServer>>, request: Request, next: Next) -> Response {
-    let Some(token) =
-        request.headers().get(header::AUTHORIZATION).and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "))
-    else {
+    let Some(token) = bearer_token(request.headers()) else {
         return server.unauthorized(request.headers(), None);
     };
-    let principal = match server.validate(token.trim()).await {
+    let principal = match server.validate(token).await {
         Ok(principal) => principal,
         Err(rejection) => {
-            tracing::info!("refused a bearer token: {rejection}");
+            // The details may hold the token's own text: logged escaped.
+            tracing::info!(reason = ?rejection.to_string(), "refused a bearer token");
             return server.unauthorized(request.headers(), Some(rejection.description()));
         }
     };
     let (mut parts, body) = request.into_parts();
     // The tool a tools/call names decides the scope; the body is read once and put back.
-    let bytes = match axum::body::to_bytes(body, 4 * 1024 * 1024).await {
+    let bytes = match axum::body::to_bytes(body, server.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response(),
     };
-    if let Ok(message) = serde_json::from_slice::<Value>(&bytes)
-        && message.get("method").and_then(Value::as_str) == Some("tools/call")
-        && let Some(scope) = message.pointer("/params/name").and_then(Value::as_str).and_then(|tool| server.tool_scopes.get(tool))
+    let message = serde_json::from_slice::<Value>(&bytes).ok();
+    let method = message.as_ref().and_then(|message| message.get("method")).and_then(Value::as_str);
+    if method == Some("tools/call")
+        && let Some(scope) = message
+            .as_ref()
+            .and_then(|message| message.pointer("/params/name"))
+            .and_then(Value::as_str)
+            .and_then(|tool| server.tool_scopes.get(tool))
         && !principal.scopes.contains(scope)
     {
         let description = format!("this tool needs the scope {scope}");
         return server.challenge(&parts.headers, StatusCode::FORBIDDEN, Some(("insufficient_scope", &description)), scope);
     }
     let session = parts.headers.get(SESSION_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned);
-    if let Some(session) = &session
-        && !server.session_is_theirs(session, &principal.subject)
-    {
-        tracing::warn!(subject = %principal.subject, "refused a request into another principal's MCP session");
-        // The answer rmcp gives for an unknown session, so that nothing says the session exists.
-        return (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response();
+    if let Some(refusal) = server.session_refusal(session.as_deref(), method, &principal.subject) {
+        return refusal;
     }
     let subject = principal.subject.clone();
     let deleting = parts.method == axum::http::Method::DELETE;
     parts.extensions.insert(principal);
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     match (session, response.headers().get(SESSION_HEADER).and_then(|value| value.to_str().ok())) {
-        (None, Some(opened)) => server.remember_session(opened, subject),
-        (Some(closed), _) if deleting && response.status().is_success() => server.forget_session(&closed),
+        (None, Some(opened)) => server.sessions.remember(opened, subject),
+        (Some(closed), _) if deleting && response.status().is_success() => server.sessions.forget(&closed),
         _ => {}
     }
     response
+}
+
+impl ResourceServer {
+    /// The answer when the request may not go on: into another account's session (404, as
+    /// for an unknown one, so that nothing says it exists), or opening a session beyond the
+    /// account's cap (429).
+    fn session_refusal(&self, session: Option<&str>, method: Option<&str>, subject: &str) -> Option<Response> {
+        match session {
+            Some(session) if !self.sessions.is_theirs(session, subject) => {
+                tracing::warn!(subject = %subject, "refused a request into another principal's MCP session");
+                Some((StatusCode::NOT_FOUND, "Not Found: Session not found").into_response())
+            }
+            None if method == Some("initialize") && !self.sessions.may_open(subject) => {
+                tracing::warn!(subject = %subject, "refused a new MCP session over the account's cap");
+                let message = format!(
+                    "Too Many Requests: this account already has {MAX_SESSIONS_PER_ACCOUNT} open MCP sessions; close one (DELETE /mcp with its Mcp-Session-Id) or let one stay idle for 10 minutes"
+                );
+                Some((StatusCode::TOO_MANY_REQUESTS, message).into_response())
+            }
+            _ => None,
+        }
+    }
 }
 
 const SESSION_HEADER: &str = "mcp-session-id";

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use clerk_store::DatabaseUrl;
+use ipnet::IpNet;
 
 use super::ConfigError;
 use super::options::{AuthKind, Options};
@@ -25,6 +26,10 @@ pub enum AuthMode {
     },
     /// The built-in authorization server: each user signs in with their own Clerk Chat key.
     Builtin {
+        /// Proxies whose `X-Forwarded-For` is believed, for the per-address sign-in limits.
+        trusted_proxies: Vec<IpNet>,
+        /// App schemes allowed for redirect URIs beside the built-in rules.
+        redirect_schemes: Vec<String>,
         /// This server's canonical base URL (the token issuer), when not `http://LISTEN_ADDRESS`.
         public_url: Option<String>,
         /// Base64 of the 32-byte key sealing users' API keys at rest, from CLERK_MCP_VAULT_KEY
@@ -54,7 +59,11 @@ impl AuthMode {
                     None => clerk_oauth::default_database(oauth_directory),
                 };
                 let vault_key = std::env::var("CLERK_MCP_VAULT_KEY").ok().map(|key| key.trim().to_owned()).filter(|key| !key.is_empty());
-                Ok(AuthMode::Builtin { public_url, vault_key, database })
+                let trusted_proxies = trusted_proxies(&options.trusted_proxies)?;
+                let redirect_schemes: Vec<String> =
+                    options.redirect_schemes.iter().map(|scheme| scheme.trim().to_owned()).filter(|scheme| !scheme.is_empty()).collect();
+                clerk_oauth::check_redirect_schemes(&redirect_schemes).map_err(ConfigError::RedirectScheme)?;
+                Ok(AuthMode::Builtin { trusted_proxies, redirect_schemes, public_url, vault_key, database })
             }
         }
     }
@@ -105,6 +114,11 @@ fn builtin_public_url(public_url: Option<&str>, listen: SocketAddr) -> Result<Op
         return if listen.ip().is_loopback() { Ok(None) } else { Err(ConfigError::NoPublicUrl(listen)) };
     };
     let invalid = |reason| ConfigError::PublicUrl(public_url.to_owned(), reason);
+    if clerk_oauth::is_loopback_url(public_url) && !listen.ip().is_loopback() {
+        return Err(invalid(
+            "a loopback URL names this machine only, but the server listens where others can reach it; give the URL they use, or listen on loopback",
+        ));
+    }
     let parsed = reqwest::Url::parse(public_url).map_err(|_| invalid("not a URL; write it like https://mcp.example.com"))?;
     if parsed.scheme() != "https" && !clerk_oauth::is_loopback_url(public_url) {
         return Err(invalid("an authorization server must be served over https (http is allowed on loopback only)"));
@@ -113,6 +127,21 @@ fn builtin_public_url(public_url: Option<&str>, listen: SocketAddr) -> Result<Op
         return Err(invalid("serve the server at the root of its host (no path): OAuth metadata lives at /.well-known/..."));
     }
     canonical_base(public_url).map(Some)
+}
+
+/// `10.0.0.0/8`, or a single address (`10.0.0.5`, `::1`), as networks.
+fn trusted_proxies(given: &[String]) -> Result<Vec<IpNet>, ConfigError> {
+    given
+        .iter()
+        .map(|text| text.trim())
+        .filter(|text| !text.is_empty())
+        .map(|text| {
+            text.parse::<IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map(|network| network.trunc())
+                .map_err(|_| ConfigError::TrustedProxy(text.to_owned()))
+        })
+        .collect()
 }
 
 /// `https://Host:443/` -> `https://host`: lowercase scheme and host, no default port, no

@@ -108,6 +108,12 @@ pub enum ConfigError {
     /// `--public-url` is not an http(s) base URL.
     #[error("invalid --public-url `{0}`: write the server's external base URL, such as https://mcp.example.com")]
     InvalidPublicUrl(String),
+    /// A `--trusted-proxy` entry is neither an address nor a CIDR network.
+    #[error("--trusted-proxy `{0}` is not an IP address or CIDR network; write it like 10.0.0.0/8, 192.168.1.7 or fd00::/8")]
+    TrustedProxy(String),
+    /// A `--redirect-scheme` cannot be an app's scheme.
+    #[error("--redirect-scheme: {0}")]
+    RedirectScheme(String),
     /// `--database-url` names no usable store.
     #[error("--database-url: {0}")]
     DatabaseUrl(#[source] clerk_store::StoreError),

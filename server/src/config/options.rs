@@ -118,6 +118,16 @@ pub struct Options {
     /// another Origin get 403. [default: http://localhost:PORT and http://127.0.0.1:PORT]
     #[arg(long = "allowed-origin", global = true, env = "CLERK_MCP_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
     pub allowed_origins: Option<Vec<String>>,
+    /// HTTP with --auth builtin: proxies (addresses or CIDR networks, comma-separated) whose
+    /// X-Forwarded-For names the client for the per-address limits on sign-in. None by default:
+    /// the connection's peer is the client.
+    #[arg(long = "trusted-proxy", global = true, env = "CLERK_MCP_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR")]
+    pub trusted_proxies: Vec<String>,
+    /// HTTP with --auth builtin: app schemes a client may register redirect URIs with, beside
+    /// https, http on loopback, reverse-DNS schemes (com.example.app) and known clients'
+    /// (cursor), comma-separated.
+    #[arg(long = "redirect-scheme", global = true, env = "CLERK_MCP_REDIRECT_SCHEMES", value_delimiter = ',', value_name = "SCHEME")]
+    pub redirect_schemes: Vec<String>,
     /// HTTP: the largest request body accepted, in bytes.
     #[arg(long, global = true, env = "CLERK_MCP_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -58,7 +58,7 @@ pub(super) async fn for_mode(settings: &Settings, public_base: &str, upstream: &
             middleware: Middleware::Nothing,
         }),
         AuthMode::External { issuer, .. } => {
-            let resource_server = Arc::new(ResourceServer::discover(issuer, public_base.to_owned()).await?);
+            let resource_server = Arc::new(ResourceServer::discover(issuer, public_base.to_owned(), settings.max_body_bytes).await?);
             Ok(AuthLayers {
                 credentials: Credentials::operators(upstream)?,
                 routes: resource_server.metadata_routes(),
@@ -66,7 +66,7 @@ pub(super) async fn for_mode(settings: &Settings, public_base: &str, upstream: &
                 middleware: Middleware::Token(resource_server),
             })
         }
-        AuthMode::Builtin { vault_key, database, .. } => {
+        AuthMode::Builtin { vault_key, database, trusted_proxies, redirect_schemes, .. } => {
             let mut config = AuthorizationServerConfig::new(
                 public_base.to_owned(),
                 format!("{public_base}/mcp"),
@@ -76,13 +76,16 @@ pub(super) async fn for_mode(settings: &Settings, public_base: &str, upstream: &
             config.vault_key = vault_key.clone();
             config.database = database.clone();
             config.sandbox = upstream.sandbox.is_some();
+            config.trusted_proxies = trusted_proxies.clone();
+            config.redirect_schemes = redirect_schemes.clone();
+            config.allow_local_metadata_documents = settings.listen.ip().is_loopback();
             let sign_in = UpstreamSignIn {
                 base_url: upstream.base_url.clone(),
                 options: upstream.options.clone(),
                 sandbox_key: upstream.sandbox_api_key.clone(),
             };
             let issuer = AuthorizationServer::open(config, Arc::new(sign_in)).await?;
-            let resource_server = Arc::new(ResourceServer::built_in(issuer.clone()));
+            let resource_server = Arc::new(ResourceServer::built_in(issuer.clone(), settings.max_body_bytes));
             let accounts =
                 Arc::new(AccountClients::new(issuer.clone(), resource_server.clone(), upstream.base_url.clone(), upstream.options.clone()));
             Ok(AuthLayers {

@@ -3,6 +3,7 @@
 //! limit, and a graceful drain on shutdown.
 
 mod auth_layers;
+mod host_check;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,7 +73,7 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
     let tools = tool_server(&upstream, settings, auth.credentials.clone())?;
     let sessions_closed = CancellationToken::new();
     let mcp = mcp_router(tools.clone(), settings, address, sessions_closed.child_token());
-    let app = application(auth.protect(mcp), auth.routes.clone());
+    let app = application(auth.protect(mcp), auth.routes.clone(), &settings.allowed_hosts);
     let shutdown = CancellationToken::new();
     let upstream_url = upstream.base_url.clone();
     let sandbox_inboxes = upstream.sandbox_inboxes.clone();
@@ -99,12 +100,15 @@ fn mcp_router(tools: ToolServer<ServerHost>, settings: &Settings, address: Socke
     axum::Router::new().fallback_service(service)
 }
 
-/// Everything the server answers, with a request id on every request and in its log span.
-fn application(mcp: axum::Router, auth_routes: axum::Router) -> axum::Router {
+/// Everything the server answers, only for the hosts it serves, with a request id on every
+/// request and in its log span.
+fn application(mcp: axum::Router, auth_routes: axum::Router, allowed_hosts: &[String]) -> axum::Router {
+    let hosts = Arc::new(host_check::AllowedHosts::new(allowed_hosts));
     axum::Router::new()
         .nest("/mcp", mcp)
         .merge(auth_routes)
         .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::middleware::from_fn_with_state(hosts, host_check::check_host))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
             let id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("-");

@@ -10,20 +10,32 @@ async fn authorization_requests_without_s256_pkce_or_with_a_foreign_redirect_are
     let resource = format!("{}/mcp", setup.browser.base);
     let challenge = challenge_of(VERIFIER);
 
-    // Missing PKCE and plain PKCE go back to the client as invalid_request, with the state.
+    // Every refusal before the user has acted is a page: nothing goes to the redirect URI, so
+    // the server never bounces a browser anywhere on a request's say-so.
+    let refused = |request: Vec<(&str, &str)>| {
+        let url = setup.authorize_url(&client_id, &request);
+        async {
+            let response = setup.browser.http.get(url).send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 400);
+            assert!(response.headers().get("location").is_none(), "refused without a redirect");
+            response.text().await.unwrap()
+        }
+    };
+    // Missing PKCE and plain PKCE are refused as invalid_request.
     let mut missing = setup.standard_request(&challenge, "contacts:read", &resource);
     missing.retain(|(name, _)| !name.starts_with("code_challenge"));
-    let response = setup.browser.http.get(setup.authorize_url(&client_id, &missing)).send().await.unwrap();
-    let location = redirect_location(&response);
-    assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_request"));
-    assert!(query_value(&location, "error_description").unwrap().contains("PKCE is required"));
-    assert_eq!(query_value(&location, "state").as_deref(), Some("state-123"));
+    let page = refused(missing).await;
+    assert!(page.contains("invalid_request") && page.contains("PKCE is required"), "{page}");
     let mut plain = setup.standard_request(VERIFIER, "contacts:read", &resource);
     plain.retain(|(name, _)| *name != "code_challenge_method");
     plain.push(("code_challenge_method", "plain"));
-    let location = redirect_location(&setup.browser.http.get(setup.authorize_url(&client_id, &plain)).send().await.unwrap());
-    assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_request"));
-    assert!(query_value(&location, "error_description").unwrap().contains("plain PKCE is not accepted"));
+    assert!(refused(plain).await.contains("plain PKCE is not accepted"));
+    // A state beyond 1,024 characters is not stored or echoed.
+    let long_state = "s".repeat(1025);
+    let mut long = setup.standard_request(&challenge, "contacts:read", &resource);
+    long.retain(|(name, _)| *name != "state");
+    long.push(("state", &long_state));
+    assert!(refused(long).await.contains("state is longer than 1024 characters"));
 
     // An unregistered redirect URI gets a page, never a redirect (no open redirector).
     let mut foreign = setup.standard_request(&challenge, "contacts:read", &resource);
@@ -42,8 +54,7 @@ async fn authorization_requests_without_s256_pkce_or_with_a_foreign_redirect_are
 
     // A resource that is not this server is refused: tokens are only for this audience.
     let other = setup.standard_request(&challenge, "contacts:read", "https://other.example/mcp");
-    let location = redirect_location(&setup.browser.http.get(setup.authorize_url(&client_id, &other)).send().await.unwrap());
-    assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_target"));
+    assert!(refused(other).await.contains("invalid_target"));
 
     // offline_access (OIDC's request for a refresh token) is accepted and not granted as a scope.
     let offline = setup.standard_request(&challenge, "contacts:read offline_access", &resource);
@@ -52,8 +63,7 @@ async fn authorization_requests_without_s256_pkce_or_with_a_foreign_redirect_are
 
     // An unknown scope is refused by name.
     let unknown = setup.standard_request(&challenge, "contacts:read admin:everything", &resource);
-    let location = redirect_location(&setup.browser.http.get(setup.authorize_url(&client_id, &unknown)).send().await.unwrap());
-    assert_eq!(query_value(&location, "error").as_deref(), Some("invalid_scope"));
+    assert!(refused(unknown).await.contains("invalid_scope"));
     setup.test.server.shutdown().await;
 }
 
@@ -190,12 +200,23 @@ async fn revocation_ends_the_sign_in() {
     assert_eq!(setup.refresh(&client_id, &refresh_of(&tokens)).await.0, 400);
     assert_eq!(setup.mcp_status(&access(&tokens)).await, 401);
 
+    // A client must name itself, and may revoke only its own tokens.
+    let (client_id, tokens) = setup.sign_in("contacts:read", &[("decision", "sandbox")]).await;
+    let revoke = |form: Vec<(&'static str, String)>| http.post(format!("{}/revoke", setup.browser.base)).form(&form).send();
+    let anonymous = revoke(vec![("token", access(&tokens))]).await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert_eq!(anonymous.json::<Value>().await.unwrap()["error"], "invalid_client");
+    let (other_client, _) = setup.sign_in("contacts:read", &[("decision", "sandbox")]).await;
+    let foreign = revoke(vec![("token", access(&tokens)), ("client_id", other_client)]).await.unwrap();
+    assert_eq!(foreign.status().as_u16(), 400);
+    assert_eq!(foreign.json::<Value>().await.unwrap()["error"], "unauthorized_client");
+    assert_eq!(setup.mcp_status(&access(&tokens)).await, 200, "another client's attempt revoked nothing");
+
     // Revoking an access token ends its sign-in as well; unknown tokens get the same 200.
-    let (_, tokens) = setup.sign_in("contacts:read", &[("decision", "sandbox")]).await;
-    let revoked = http.post(format!("{}/revoke", setup.browser.base)).form(&[("token", access(&tokens).as_str())]).send().await.unwrap();
+    let revoked = revoke(vec![("token", access(&tokens)), ("client_id", client_id.clone())]).await.unwrap();
     assert_eq!(revoked.status().as_u16(), 200);
     assert_eq!(setup.mcp_status(&access(&tokens)).await, 401);
-    let unknown = http.post(format!("{}/revoke", setup.browser.base)).form(&[("token", "nothing-like-a-token")]).send().await.unwrap();
+    let unknown = revoke(vec![("token", "nothing-like-a-token".to_owned()), ("client_id", client_id)]).await.unwrap();
     assert_eq!(unknown.status().as_u16(), 200);
     setup.test.server.shutdown().await;
 }

@@ -103,7 +103,8 @@ async fn a_client_id_metadata_document_identifies_the_client() {
     let page =
         setup.browser.open_consent(&setup.authorize_url(&client_id, &setup.standard_request(&challenge, "contacts:read", &resource))).await;
     assert!(page.body.contains("Metadata App"));
-    assert!(!page.body.contains("name given by the app itself"), "a metadata document is fetched from the client's own URL");
+    // The name is the app's own claim even in its document; the host that published it is shown.
+    assert!(page.body.contains("name given by the app itself, in its description at 127.0.0.1"), "{}", page.body);
     let code = query_value(&redirect_location(&setup.browser.submit(&page, &[("decision", "sandbox")]).await), "code").unwrap();
     let (status, tokens) = setup.exchange(&client_id, &code, verifier).await;
     assert_eq!(status, 200, "{tokens}");
