@@ -760,6 +760,7 @@ pub static CREATE_CONTACT: ToolSpec = ToolSpec {
     },
     "email": {
       "type": "string",
+      "format": "email",
       "description": "The contact's email address.",
       "maxLength": 320
     },
@@ -982,6 +983,7 @@ pub static UPDATE_CONTACT: ToolSpec = ToolSpec {
     },
     "email": {
       "type": "string",
+      "format": "email",
       "description": "The new email address.",
       "maxLength": 320
     },
@@ -1319,6 +1321,7 @@ pub static CREATE_CONTACTS_BATCH: ToolSpec = ToolSpec {
           },
           "email": {
             "type": "string",
+            "format": "email",
             "description": "The contact's email address.",
             "maxLength": 320
           },

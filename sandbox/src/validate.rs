@@ -73,6 +73,18 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An email address (`format: email` in the spec): text with one `@`, a dotted domain and
+    /// no spaces, at most 320 characters.
+    pub(crate) fn email(&mut self, field: &str, required: bool) -> Option<String> {
+        let email = self.string(field, required, 3, 320)?;
+        if looks_like_email(&email) {
+            Some(email)
+        } else {
+            self.problem(format!("{} must be an email address such as ada@example.com, not {email:?}", self.name(field)));
+            None
+        }
+    }
+
     pub(crate) fn phone(&mut self, field: &str, required: bool) -> Option<String> {
         if let Some(Value::Number(number)) = self.present(field) {
             self.problem(format!(
@@ -193,6 +205,20 @@ impl<'a> Fields<'a> {
 
     pub(crate) fn finish(self) -> Result<(), ApiError> {
         if self.problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(self.problems)) }
+    }
+}
+
+fn looks_like_email(text: &str) -> bool {
+    match text.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !text.contains(char::is_whitespace)
+        }
+        None => false,
     }
 }
 

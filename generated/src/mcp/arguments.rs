@@ -236,6 +236,7 @@ fn wrong_format(format: &str, value: &str) -> (String, Option<String>) {
         "date-time" => "an ISO 8601 date-time with a time zone, such as 2026-01-31T09:00:00Z".to_owned(),
         "uuid" => "a UUID such as 5d0e8d03-d09f-47e5-8017-4d00cbf737f4".to_owned(),
         "uri" => "an absolute URL such as https://example.com/photo.jpg".to_owned(),
+        "email" => "an email address such as ada@example.com".to_owned(),
         other => format!("a valid {other}"),
     };
     (format!("{value} is not a valid {format}"), Some(format!("write {how}")))

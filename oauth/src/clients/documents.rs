@@ -152,26 +152,7 @@ impl MetadataDocuments {
 
     async fn fetch_client(&self, client_id: &str, url: &Url) -> Result<ClientRecord, String> {
         let document = self.fetch(url).await?;
-        // The document's own words are not repeated: it could say anything.
-        let document_id = document.get("client_id").and_then(Value::as_str);
-        if document_id != Some(client_id) {
-            return Err(format!("the metadata document at {client_id} names another client_id; they must be equal"));
-        }
-        if let Some(method) = document.get("token_endpoint_auth_method").and_then(Value::as_str)
-            && method != "none"
-        {
-            return Err(
-                "the client asks for a token_endpoint_auth_method other than none; this server supports only public clients".to_owned()
-            );
-        }
-        let redirect_uris = redirect_uris(document.get("redirect_uris"), &self.redirects)
-            .map_err(|error| format!("its metadata document: {}", error.description))?;
-        let client_name = client_name(document.get("client_name"))
-            .map_err(|error| format!("its metadata document: {}", error.description))?
-            .unwrap_or_else(|| url.host_str().unwrap_or_default().to_owned());
-        // Only what is used is kept, whatever else the document held.
-        let registration = json!({"client_id": client_id, "client_name": client_name, "redirect_uris": redirect_uris});
-        Ok(ClientRecord { client_id: client_id.to_owned(), client_name, redirect_uris, registration })
+        client_from_document(client_id, url, &document, &self.redirects)
     }
 
     async fn fetch(&self, url: &Url) -> Result<Value, String> {
@@ -197,6 +178,27 @@ impl MetadataDocuments {
     }
 }
 
+/// The client a fetched document describes, checked as a registration is; only the fields used
+/// are kept, whatever else the document held. The document's own words are never repeated in
+/// an error: it could say anything.
+fn client_from_document(client_id: &str, url: &Url, document: &Value, redirects: &RedirectPolicy) -> Result<ClientRecord, String> {
+    if document.get("client_id").and_then(Value::as_str) != Some(client_id) {
+        return Err(format!("the metadata document at {client_id} names another client_id; they must be equal"));
+    }
+    if let Some(method) = document.get("token_endpoint_auth_method").and_then(Value::as_str)
+        && method != "none"
+    {
+        return Err("the client asks for a token_endpoint_auth_method other than none; this server supports only public clients".to_owned());
+    }
+    let redirect_uris =
+        redirect_uris(document.get("redirect_uris"), redirects).map_err(|error| format!("its metadata document: {}", error.description))?;
+    let client_name = client_name(document.get("client_name"))
+        .map_err(|error| format!("its metadata document: {}", error.description))?
+        .unwrap_or_else(|| url.host_str().unwrap_or_default().to_owned());
+    let registration = json!({"client_id": client_id, "client_name": client_name, "redirect_uris": redirect_uris});
+    Ok(ClientRecord { client_id: client_id.to_owned(), client_name, redirect_uris, registration })
+}
+
 /// reqwest's own message names only the URL; the innermost cause says what went wrong (a DNS
 /// failure, a refused connection, a private address).
 fn innermost_cause(error: &dyn std::error::Error) -> String {
@@ -205,4 +207,112 @@ fn innermost_cause(error: &dyn std::error::Error) -> String {
         cause = source;
     }
     cause.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+
+    use super::*;
+
+    const CLIENT_ID: &str = "https://app.example/oauth/client.json";
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[ -~\u{80}-\u{2070}]{0,40}".prop_map(Value::String),
+            prop_oneof![Just(CLIENT_ID), Just("https://app.example/cb"), Just("ms-msdt:/id"), Just("http://evil.example/cb"), Just("none")]
+                .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("client_id"),
+                        Just("client_name"),
+                        Just("redirect_uris"),
+                        Just("token_endpoint_auth_method"),
+                        Just("logo")
+                    ]
+                    .prop_map(str::to_owned),
+                    inner,
+                    0..5
+                )
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Documents near the valid ones: each field usually of the right shape, sometimes not.
+    fn document() -> impl Strategy<Value = Value> {
+        let uri = prop_oneof![
+            12 => Just("https://app.example/cb".to_owned()),
+            6 => Just("http://127.0.0.1:9/cb".to_owned()),
+            1 => Just("ms-msdt:/id".to_owned()),
+            1 => Just("http://evil.example/cb".to_owned()),
+            1 => "[a-z]{1,8}:[ -~]{0,20}",
+        ];
+        (
+            prop_oneof![4 => Just(Value::from(CLIENT_ID)), 1 => json_value()],
+            prop_oneof![4 => prop::collection::vec(uri, 0..4).prop_map(|uris| json!(uris)), 1 => json_value()],
+            prop_oneof![4 => "[ -~]{0,60}".prop_map(Value::String), 1 => "[ -~\u{80}-\u{2070}]{0,120}".prop_map(Value::String), 1 => json_value()],
+            prop_oneof![3 => Just(Value::Null), 1 => json_value()],
+        )
+            .prop_map(|(id, uris, name, method)| {
+                let mut document = json!({"client_id": id, "redirect_uris": uris, "client_name": name});
+                if !method.is_null() {
+                    document["token_endpoint_auth_method"] = method;
+                }
+                document
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// Whatever a document holds, the check never panics, and what it accepts is a client
+        /// with this id, registrable redirect URIs and a name that disguises nothing.
+        #[test]
+        fn a_document_is_accepted_only_when_it_describes_a_sound_client(document in prop_oneof![document(), json_value()]) {
+            let url = Url::parse(CLIENT_ID).unwrap();
+            let redirects = RedirectPolicy::new(&[]).unwrap();
+            if let Ok(client) = client_from_document(CLIENT_ID, &url, &document, &redirects) {
+                prop_assert_eq!(&client.client_id, CLIENT_ID);
+                prop_assert!(!client.redirect_uris.is_empty() && client.redirect_uris.len() <= 10);
+                for uri in &client.redirect_uris {
+                    prop_assert!(redirects.check(uri).is_ok());
+                }
+                prop_assert!(client.client_name.chars().count() <= 100);
+                prop_assert!(!client.client_name.chars().any(crate::clients::is_disguising));
+                prop_assert_eq!(client.registration.as_object().unwrap().len(), 3, "only the used fields are kept");
+            }
+        }
+    }
+
+    #[test]
+    fn the_generated_documents_are_often_accepted() {
+        // Else the property above would hold for want of a case.
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let url = Url::parse(CLIENT_ID).unwrap();
+        let redirects = RedirectPolicy::new(&[]).unwrap();
+        let accepted = (0..500)
+            .filter(|_| {
+                let document = document().new_tree(&mut runner).unwrap().current();
+                client_from_document(CLIENT_ID, &url, &document, &redirects).is_ok()
+            })
+            .count();
+        assert!(accepted >= 25, "only {accepted} of 500 documents were accepted");
+    }
+
+    #[test]
+    fn a_document_naming_another_id_is_refused_without_repeating_it() {
+        let url = Url::parse(CLIENT_ID).unwrap();
+        let document = json!({"client_id": "https://evil.example/<script>", "redirect_uris": ["https://app.example/cb"]});
+        let error = client_from_document(CLIENT_ID, &url, &document, &RedirectPolicy::new(&[]).unwrap()).unwrap_err();
+        assert!(error.contains("names another client_id") && !error.contains("evil.example"), "{error}");
+    }
 }

@@ -111,7 +111,7 @@ fn client_name(value: Option<&Value>) -> Result<Option<String>, RegistrationErro
 
 /// Control characters, and the Unicode characters that change the direction or visibility of
 /// the text around them.
-fn is_disguising(character: char) -> bool {
+pub(crate) fn is_disguising(character: char) -> bool {
     character.is_control() || matches!(character, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 

@@ -53,7 +53,7 @@ async fn search_contacts(State(state): State<AppState>, headers: HeaderMap, RawQ
 fn contact_fields(fields: &mut Fields<'_>) -> ContactFields {
     ContactFields {
         name: fields.string("name", false, 0, 200),
-        email: fields.string("email", false, 0, 320),
+        email: fields.email("email", false),
         phone: fields.phone("phone", false),
         public: fields.boolean("public"),
         data: fields.object("data"),

@@ -31,8 +31,9 @@ pub(crate) struct AppState {
     pub(crate) limiter: Arc<RateLimiter>,
     /// Wakes the campaign scheduler when a campaign is scheduled.
     pub(crate) scheduler: Arc<Notify>,
-    /// Statuses to answer the next `/public` requests with, queued by `POST /sandbox/faults`.
-    pub(crate) faults: Arc<Mutex<VecDeque<u16>>>,
+    /// Per team, statuses to answer its next `/public` requests with, queued by
+    /// `POST /sandbox/faults`.
+    pub(crate) faults: Arc<Mutex<HashMap<String, VecDeque<u16>>>>,
 }
 
 /// Every route. Each resource module lists its own, so an operation is added in one module.
@@ -79,17 +80,25 @@ impl RateLimiter {
     }
 }
 
-/// The team of the request's API key, once the team is within its rate and no fault is queued.
+/// The team of the request's API key, once no fault is queued for it and it is within its rate:
+/// every `/public` handler starts here.
 fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    if let Some(status) = state.faults.lock().expect("the fault queue lock is never poisoned").pop_front() {
+    let team_id = key_owner(state, headers)?;
+    let queued = state.faults.lock().expect("the fault queue lock is never poisoned").get_mut(&team_id).and_then(VecDeque::pop_front);
+    if let Some(status) = queued {
         return Err(ApiError::Injected(status));
     }
-    let key = headers.get("apikey").and_then(|value| value.to_str().ok()).ok_or(ApiError::Unauthorized)?;
-    let team_id = state.store.team_for_key(key).ok_or(ApiError::Unauthorized)?;
     if !state.limiter.admit(&team_id) {
         return Err(ApiError::RateLimited);
     }
     Ok(team_id)
+}
+
+/// The team of the request's API key, with no fault or rate applied: the sandbox's own
+/// endpoints start here.
+fn key_owner(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let key = headers.get("apikey").and_then(|value| value.to_str().ok()).ok_or(ApiError::Unauthorized)?;
+    state.store.team_for_key(key).ok_or(ApiError::Unauthorized)
 }
 
 fn created<T: Serialize>(body: T) -> Response {

@@ -11,7 +11,7 @@ use axum::routing::post;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::{AppState, authenticate, stored_json, team_inbox};
+use super::{AppState, key_owner, stored_json, team_inbox};
 use crate::error::ApiError;
 use crate::store::NewMessage;
 use crate::validate::{Fields, parse_object};
@@ -30,7 +30,7 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 async fn inject_inbound(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let team_id = authenticate(&state, &headers)?;
+    let team_id = key_owner(&state, &headers)?;
     let object = parse_object(&body)?;
     let mut fields = Fields::new(&object);
     let from = fields.phone("from", true);
@@ -63,8 +63,12 @@ async fn inject_inbound(State(state): State<AppState>, headers: HeaderMap, body:
     Ok(stored_json(StatusCode::CREATED, &data, &[]))
 }
 
-/// Makes a new, seeded team and answers its API key (once).
-async fn create_team(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+/// Faults one team may have queued at once.
+const MAX_QUEUED_FAULTS: usize = 1000;
+
+/// Makes a new, seeded team and answers its API key (once). Only a holder of a team's key may.
+async fn create_team(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    key_owner(&state, &headers)?;
     let object: Map<String, Value> = if body.is_empty() { Map::new() } else { parse_object(&body)? };
     let mut fields = Fields::new(&object);
     let name = fields.string("name", false, 1, 100).unwrap_or_else(|| "Sandbox team".to_owned());
@@ -73,9 +77,11 @@ async fn create_team(State(state): State<AppState>, body: Bytes) -> Result<Respo
     Ok((StatusCode::CREATED, Json(json!(seed))).into_response())
 }
 
-/// Makes the next `count` requests to `/public` answer `status` (a 5xx or 429), to test how
-/// clients handle upstream failures: `{"status": 503, "count": 2}`.
-async fn queue_faults(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+/// Makes the team's next `count` requests to `/public` answer `status` (a 5xx or 429), to test
+/// how clients handle upstream failures: `{"status": 503, "count": 2}`. Other teams are not
+/// affected.
+async fn queue_faults(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let team_id = key_owner(&state, &headers)?;
     let object = parse_object(&body)?;
     let status = object.get("status").and_then(Value::as_u64).filter(|status| *status == 429 || (500..=599).contains(status));
     let count = object.get("count").map_or(Some(1), Value::as_u64).filter(|count| (1..=1000).contains(count));
@@ -83,6 +89,10 @@ async fn queue_faults(State(state): State<AppState>, body: Bytes) -> Result<Resp
         return Err(ApiError::invalid("send {\"status\": 429 or 500-599, \"count\": 1-1000}"));
     };
     let mut faults = state.faults.lock().expect("the fault queue lock is never poisoned");
-    faults.extend(std::iter::repeat_n(status as u16, count as usize));
-    Ok((StatusCode::CREATED, Json(json!({"queued": faults.len()}))).into_response())
+    let queue = faults.entry(team_id).or_default();
+    if queue.len() + count as usize > MAX_QUEUED_FAULTS {
+        return Err(ApiError::invalid(format!("at most {MAX_QUEUED_FAULTS} faults may be queued; {} are", queue.len())));
+    }
+    queue.extend(std::iter::repeat_n(status as u16, count as usize));
+    Ok((StatusCode::CREATED, Json(json!({"queued": queue.len()}))).into_response())
 }

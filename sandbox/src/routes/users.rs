@@ -23,12 +23,7 @@ async fn add_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     let team_id = authenticate(&state, &headers)?;
     let object = parse_object(&body)?;
     let mut fields = Fields::new(&object);
-    let email = fields.string("email", true, 3, 320);
-    if let Some(email) = &email
-        && !looks_like_email(email)
-    {
-        fields.problem(format!("email must be an email address such as ada@example.com, not {email:?}"));
-    }
+    let email = fields.email("email", true);
     let first_name = fields.string("firstName", false, 0, 100);
     let last_name = fields.string("lastName", false, 0, 100);
     let role = fields.one_of("role", &["workspace_owner", "admin", "manager", "agent", "member"]);
@@ -38,19 +33,6 @@ async fn add_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     match state.store.add_user(&team_id, &email, first_name.as_deref(), last_name.as_deref(), &role).await? {
         Some(user) => Ok(created(user)),
         None => Err(ApiError::invalid(format!("a user with email {email} is already in this team"))),
-    }
-}
-
-fn looks_like_email(text: &str) -> bool {
-    match text.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !text.contains(char::is_whitespace)
-        }
-        None => false,
     }
 }
 

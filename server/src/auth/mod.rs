@@ -312,3 +312,46 @@ impl ResourceServer {
 }
 
 const SESSION_HEADER: &str = "mcp-session-id";
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The value a quoted-string stands for: backslash escapes undone.
+    fn unquoted(quoted: &str) -> Option<String> {
+        let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
+        let mut value = String::new();
+        let mut characters = inner.chars();
+        while let Some(character) = characters.next() {
+            match character {
+                '\\' => value.push(characters.next()?),
+                '"' => return None,
+                other => value.push(other),
+            }
+        }
+        Some(value)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+        /// Whatever a value holds, it stays one well-formed quoted-string: it reads back as
+        /// itself without its control characters, and it is a valid header value.
+        #[test]
+        fn a_quoted_value_cannot_end_its_parameter_or_the_header(value in "[\\x00-\\x7f\"\\\\=,\u{80}-\u{2FF}]{0,40}") {
+            let parameter = quoted(&value);
+            let expected: String = value.chars().filter(|character| !character.is_control()).collect();
+            prop_assert_eq!(unquoted(&parameter), Some(expected));
+            let header = format!("Bearer resource_metadata={parameter}, scope={}", quoted("contacts:read"));
+            prop_assert!(HeaderValue::from_str(&header).is_ok() || !parameter.is_ascii());
+        }
+    }
+
+    #[test]
+    fn quoting_escapes_quotes_and_backslashes() {
+        assert_eq!(quoted(r#"a"b\c"#), r#""a\"b\\c""#);
+        assert_eq!(quoted("line\r\nbreak"), "\"linebreak\"");
+    }
+}

@@ -85,6 +85,11 @@ async fn bad_arguments_are_tool_errors_that_say_how_to_fix_them() {
     assert!(text.contains("limit is 500, more than the maximum 50"), "{text}");
     let text = tool_error(call(&client, "update_contact", json!({"name": "x"})).await);
     assert!(text.contains("contact_id is missing"), "{text}");
+    let text = tool_error(call(&client, "create_contact", json!({"name": "Ada", "email": "not-an-email"})).await);
+    assert!(
+        text.contains("\"not-an-email\" is not a valid email") && text.contains("ada@example.com"),
+        "checked before anything is stored: {text}"
+    );
     let text = tool_error(
         call(&client, "send_message", json!({"sender": sender, "recipients": ["+15559876543"], "body": "hi", "media": []})).await,
     );
@@ -187,7 +192,14 @@ async fn upstream_failures_say_what_happened_and_whether_to_retry() {
 
     let http = common::http();
     for (status, expected) in [(429, "429 Too Many Requests"), (503, "503 Service Unavailable"), (500, "500 Internal Server Error")] {
-        http.post(format!("{}/sandbox/faults", sandbox.base_url())).json(&json!({"status": status})).send().await.unwrap();
+        let queued = http
+            .post(format!("{}/sandbox/faults", sandbox.base_url()))
+            .header("apiKey", &team.api_key)
+            .json(&json!({"status": status}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(queued.status().as_u16(), 201, "the team's own key queues a fault for it");
         let text = tool_error(call(&client, "get_messages", json!({})).await);
         assert!(text.contains(expected) && text.contains("Retrying after a short wait may help"), "{text}");
     }

@@ -4,6 +4,7 @@
 
 mod common;
 mod external_clients;
+mod hardening;
 mod http_tools;
 mod oauth_builtin;
 mod oauth_external;

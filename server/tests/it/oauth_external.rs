@@ -16,12 +16,18 @@ const ATTACKER_KEY: &[u8] = include_bytes!("fixtures/test-attacker-es256.pem");
 
 /// A minimal authorization server: RFC 8414 metadata naming a JWKS with one ES256 key.
 async fn issuer() -> String {
+    issuer_naming(None).await
+}
+
+/// [`issuer`], whose metadata names `claimed` as its issuer instead of its own URL.
+async fn issuer_naming(claimed: Option<&str>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let named = claimed.map(str::to_owned).unwrap_or_else(|| base.clone());
     let mut jwk = Jwk::from_encoding_key(&EncodingKey::from_ec_pem(ISSUER_KEY).unwrap(), Algorithm::ES256).unwrap();
     jwk.common.key_id = Some("k1".to_owned());
     let jwks = JwkSet { keys: vec![jwk] };
-    let metadata = json!({"issuer": base, "jwks_uri": format!("{base}/jwks.json"), "authorization_endpoint": format!("{base}/authorize"), "token_endpoint": format!("{base}/token")});
+    let metadata = json!({"issuer": named, "jwks_uri": format!("{base}/jwks.json"), "authorization_endpoint": format!("{base}/authorize"), "token_endpoint": format!("{base}/token")});
     let app = axum::Router::new()
         .route("/.well-known/oauth-authorization-server", axum::routing::get(move || async move { axum::Json(metadata) }))
         .route("/jwks.json", axum::routing::get(move || async move { axum::Json(jwks) }));
@@ -160,4 +166,13 @@ async fn auth_none_refuses_to_listen_beyond_loopback() {
     // Refused when the settings are read, before anything starts.
     let error = common::try_settings(directory.path(), &["--listen", "0.0.0.0:0"]).expect_err("refused").to_string();
     assert!(error.contains("--auth none serves without sign-in, so it listens only on loopback"), "{error}");
+}
+
+#[tokio::test]
+async fn an_issuer_whose_metadata_names_another_issuer_is_refused() {
+    let issuer = issuer_naming(Some("https://evil.example")).await;
+    let directory = tempfile::tempdir().unwrap();
+    let settings = common::settings(directory.path(), &["--auth", "external", "--issuer", &issuer, "--public-url", "http://127.0.0.1"]);
+    let error = clerk_mcp::start_http(&settings).await.err().expect("refused at start").to_string();
+    assert!(error.contains("names the issuer") && error.contains("evil.example"), "{error}");
 }

@@ -29,6 +29,16 @@ pub(crate) struct ConsentPage {
     pub csrf: String,
 }
 
+impl ConsentPage {
+    /// The page a browser got: its body, its CSRF cookie and its form's fields.
+    pub(crate) async fn read(response: reqwest::Response) -> ConsentPage {
+        let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let body = response.text().await.unwrap();
+        let (request, csrf) = (hidden_field(&body, "request"), hidden_field(&body, "csrf"));
+        ConsentPage { body, cookie, request, csrf }
+    }
+}
+
 fn hidden_field(body: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = body.find(&marker).unwrap_or_else(|| panic!("no {name} field in {body}")) + marker.len();
@@ -64,10 +74,7 @@ impl Browser {
     pub(crate) async fn open_consent(&self, url: &str) -> ConsentPage {
         let response = self.http.get(url).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 200, "the consent page opens");
-        let cookie = response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-        let body = response.text().await.unwrap();
-        let (request, csrf) = (hidden_field(&body, "request"), hidden_field(&body, "csrf"));
-        ConsentPage { body, cookie, request, csrf }
+        ConsentPage::read(response).await
     }
 
     /// Answers the consent page with these fields beside its own.

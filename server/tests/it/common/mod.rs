@@ -1,6 +1,7 @@
 //! Shared set-up of the end-to-end tests: a real server on loopback, a real rmcp client.
 
 pub(crate) mod browser;
+pub(crate) mod spawned;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

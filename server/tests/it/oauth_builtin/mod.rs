@@ -114,10 +114,12 @@ impl Setup {
         common::initialize_status(&self.test.server.mcp_url(), Some(token)).await.0
     }
 
-    /// A new team on the embedded sandbox, and its API key.
+    /// A new team on the embedded sandbox, and its API key; made with the demo team's key.
     async fn new_sandbox_team_key(&self, name: &str) -> String {
+        let demo_key = std::fs::read_to_string(self.test.directory.path().join("sandbox/api-key")).unwrap();
         let created: Value = common::http()
             .post(format!("{}/sandbox/teams", self.test.server.upstream_url))
+            .header("apiKey", demo_key.trim())
             .json(&json!({"name": name}))
             .send()
             .await

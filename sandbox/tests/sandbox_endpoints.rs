@@ -1,0 +1,63 @@
+//! The sandbox's own endpoints (`/sandbox/...`) need a team's key and touch only that team, and
+//! contacts' emails are checked as the spec's `format: email` says.
+
+use serde_json::{Value, json};
+
+use clerk_sandbox::{Sandbox, SandboxConfig};
+
+async fn start() -> (Sandbox, String, tempfile::TempDir) {
+    let directory = tempfile::tempdir().unwrap();
+    let mut config = SandboxConfig::new(directory.path().join("sandbox.db"));
+    config.rate_limit_per_second = 0;
+    let sandbox = Sandbox::start(config).await.unwrap();
+    let key = sandbox.seeded_team().unwrap().api_key.clone();
+    (sandbox, key, directory)
+}
+
+fn http() -> reqwest::Client {
+    clerk_support::tls::install_crypto_provider();
+    reqwest::Client::new()
+}
+
+async fn post(sandbox: &Sandbox, path: &str, key: Option<&str>, body: Value) -> (u16, Value) {
+    let mut request = http().post(format!("{}{path}", sandbox.base_url())).json(&body);
+    if let Some(key) = key {
+        request = request.header("apiKey", key);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn teams_and_faults_need_a_key_and_a_fault_reaches_only_its_team() {
+    let (sandbox, key, _directory) = start().await;
+    assert_eq!(post(&sandbox, "/sandbox/teams", None, json!({"name": "Anonymous"})).await.0, 401);
+    assert_eq!(post(&sandbox, "/sandbox/faults", None, json!({"status": 503})).await.0, 401);
+    let (status, other) = post(&sandbox, "/sandbox/teams", Some(&key), json!({"name": "Other team"})).await;
+    assert_eq!(status, 201, "{other}");
+    let other_key = other["api_key"].as_str().unwrap();
+
+    let (status, queued) = post(&sandbox, "/sandbox/faults", Some(&key), json!({"status": 503, "count": 1})).await;
+    assert_eq!((status, queued["queued"].as_u64()), (201, Some(1)));
+    let messages = |key: String| http().get(format!("{}/public/messages", sandbox.base_url())).header("apiKey", key).send();
+    assert_eq!(messages(other_key.to_owned()).await.unwrap().status().as_u16(), 200, "another team is not affected");
+    assert_eq!(messages(key.clone()).await.unwrap().status().as_u16(), 503, "the team that queued it gets it");
+    assert_eq!(messages(key.clone()).await.unwrap().status().as_u16(), 200, "once");
+
+    let (status, refused) = post(&sandbox, "/sandbox/faults", Some(&key), json!({"status": 500, "count": 1000})).await;
+    assert_eq!(status, 201, "{refused}");
+    let (status, refused) = post(&sandbox, "/sandbox/faults", Some(&key), json!({"status": 500, "count": 1})).await;
+    assert_eq!(status, 422, "at most 1,000 queued: {refused}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_contact_email_must_be_an_email_address() {
+    let (sandbox, key, _directory) = start().await;
+    let (status, error) = post(&sandbox, "/public/contacts", Some(&key), json!({"name": "Ada", "email": "not-an-email"})).await;
+    assert_eq!(status, 422);
+    assert!(error["message"][0].as_str().unwrap().contains("email must be an email address"), "{error}");
+    let (status, created) = post(&sandbox, "/public/contacts", Some(&key), json!({"name": "Ada", "email": "ada@example.com"})).await;
+    assert_eq!(status, 201, "{created}");
+    sandbox.shutdown().await;
+}
