@@ -174,13 +174,21 @@ where
 }
 
 /// A refusal of the caller's own making is routine and logged quietly; any other failure is
-/// one an operator may need to see.
+/// one an operator may need to see. The message can hold what the caller or Clerk Chat sent, so
+/// it is logged escaped: it cannot start a line of its own.
 fn log_failure(spec: &ToolSpec, error: &ToolError) {
+    let message = error.to_string();
     match error {
         ToolError::InvalidArguments { .. } | ToolError::Cancelled => {
-            tracing::debug!(tool = spec.name, "tool call refused: {error}")
+            tracing::debug!(tool = spec.name, error = ?message, "tool call refused")
         }
-        _ => tracing::warn!(tool = spec.name, operation = spec.operation, retryable = error.is_retryable(), "tool call failed: {error}"),
+        _ => tracing::warn!(
+            tool = spec.name,
+            operation = spec.operation,
+            retryable = error.is_retryable(),
+            error = ?message,
+            "tool call failed"
+        ),
     }
 }
 

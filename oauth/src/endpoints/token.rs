@@ -35,7 +35,7 @@ pub(super) async fn token(State(server): State<Server>, headers: HeaderMap, body
     match outcome {
         Ok(response) => response,
         Err(TokenError::Refused { error, description }) => {
-            tracing::info!(client_id, error, description, "refused a token request");
+            tracing::info!(client_id = ?client_id, error, description = ?description, "refused a token request");
             oauth_error(StatusCode::BAD_REQUEST, error, &description)
         }
         Err(TokenError::Storage(error)) => storage_failed(error),
@@ -106,7 +106,7 @@ async fn refresh(server: &AuthorizationServer, client_id: &str, params: &Paramet
         RefreshRedemption::Unknown => Err(TokenError::new("invalid_grant", "unknown refresh token")),
         RefreshRedemption::Reused { grant_id } => {
             server.revoke_grant(&grant_id).await?;
-            tracing::warn!(client_id, "a rotated refresh token was used again; its whole sign-in is revoked");
+            tracing::warn!(client_id = ?client_id, "a rotated refresh token was used again; its whole sign-in is revoked");
             Err(TokenError::new(
                 "invalid_grant",
                 "this refresh token was already used, so every token of this sign-in is revoked; sign in again",
