@@ -7,6 +7,7 @@
 mod addresses;
 mod headers;
 mod memory;
+mod redirects;
 mod sessions;
 mod storage;
 

@@ -216,6 +216,8 @@ async fn a_public_builtin_server_needs_an_https_public_url() {
     assert!(error.contains("must be served over https"), "{error}");
     let error = public(Some("https://example.com/clerk"));
     assert!(error.contains("root of its host"), "{error}");
+    let error = public(Some("http://127.0.0.1:8787"));
+    assert!(error.contains("a loopback URL names this machine only"), "{error}");
 }
 
 #[tokio::test]
