@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::diagnostics::Diagnostic;
-use crate::manifest::Role;
+use crate::manifest::{Reconcile, Role};
 use crate::plan::{ArgumentLocation, ToolPlan};
 
 pub(crate) const HEADER_COMMAND: &str = "cargo codegen";
@@ -33,7 +33,7 @@ pub(crate) fn tools_file(plans: &[ToolPlan]) -> Result<String, Diagnostic> {
     let spec_statics: Vec<_> = plans.iter().map(|plan| format_ident!("{}", plan.name.to_shouty_snake_case())).collect();
     let count = proc_macro2::Literal::usize_unsuffixed(plans.len());
     let file = quote! {
-        use ::clerk_chat::mcp::{ArgumentSpec, Host, Location, Role, ToolHints, ToolServer, ToolSpec, route, respond};
+        use ::clerk_chat::mcp::{ArgumentSpec, Host, Location, Reconcile, Role, Safety, ToolHints, ToolServer, ToolSpec, route, respond};
         use ::rmcp::handler::server::tool::{ToolRoute, ToolRouter};
 
         /// Every tool's description, in manifest order.
@@ -86,12 +86,23 @@ fn tool_spec(plan: &ToolPlan) -> Result<TokenStream, Diagnostic> {
                 None => quote!(None),
                 Some(Role::Sender) => quote!(Some(Role::Sender)),
                 Some(Role::Provider) => quote!(Some(Role::Provider)),
+                Some(Role::Recipients) => quote!(Some(Role::Recipients)),
+                Some(Role::MessageBody) => quote!(Some(Role::MessageBody)),
+                Some(Role::Audience) => quote!(Some(Role::Audience)),
+                Some(Role::SendAt) => quote!(Some(Role::SendAt)),
             };
             quote! {
                 ArgumentSpec { name: #name, wire_name: #wire_name, location: #location, hidden: #hidden, default: #default, fixed: #fixed, role: #role }
             }
         })
         .collect();
+    let safety = &plan.safety;
+    let (idempotency, confirm) = (safety.idempotency, safety.confirm);
+    let repeat_fingerprint = &safety.repeat_fingerprint;
+    let reconcile = match safety.reconcile {
+        None => quote!(None),
+        Some(Reconcile::SentMessages) => quote!(Some(Reconcile::SentMessages)),
+    };
     Ok(quote! {
         #[doc = #doc]
         pub static #ident: ToolSpec = ToolSpec {
@@ -103,6 +114,7 @@ fn tool_spec(plan: &ToolPlan) -> Result<TokenStream, Diagnostic> {
             hints: ToolHints { read_only: #read_only, destructive: #destructive, idempotent: #idempotent, open_world: #open_world },
             progress: #progress,
             arguments: &[#(#arguments),*],
+            safety: Safety { idempotency: #idempotency, repeat_fingerprint: &[#(#repeat_fingerprint),*], reconcile: #reconcile, confirm: #confirm },
             input_schema: #input_schema,
             output_schema: #output_schema,
         };

@@ -29,6 +29,36 @@ pub(crate) struct ToolEntry {
     pub(crate) body_argument: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) arguments: IndexMap<Spanned<String>, Spanned<ArgumentEntry>>,
+    /// How calls that reach people or write data are made safe to retry and to repeat.
+    pub(crate) safety: Option<Spanned<Safety>>,
+}
+
+/// The safety of a tool that sends or writes: `[tool.safety]` in the manifest.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Safety {
+    /// The tool takes an `idempotency_key`: a retry with the same key returns the first
+    /// call's result instead of calling again.
+    #[serde(default)]
+    pub(crate) idempotency: bool,
+    /// The tool arguments whose equal values make a call a repeat: refused within the repeat
+    /// window unless the caller says `allow_repeat`.
+    #[serde(default)]
+    pub(crate) repeat_fingerprint: Vec<Spanned<String>>,
+    /// How a call whose outcome is unknown (a timeout after sending) is looked up upstream
+    /// before anything is sent again.
+    pub(crate) reconcile: Option<Spanned<Reconcile>>,
+    /// Ask the user to confirm (MCP elicitation) before the call, when the client can.
+    #[serde(default)]
+    pub(crate) confirm: bool,
+}
+
+/// The lookups the runtime knows for calls with an unknown outcome.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Reconcile {
+    /// Find the message upstream by its sender, recipients and body, sent since the first attempt.
+    SentMessages,
 }
 
 /// All four are required, so every tool states every hint instead of inheriting the
@@ -55,12 +85,20 @@ pub(crate) struct ArgumentEntry {
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Role {
     /// The phone number a message goes out from; routes pick a provider by it.
     Sender,
     /// The SMS provider; the runtime chooses it when the caller leaves it out.
     Provider,
+    /// The phone numbers a message goes to.
+    Recipients,
+    /// The text of a message; the runtime tells its cost in SMS segments.
+    MessageBody,
+    /// Whom a broadcast reaches, such as a contact list; shown when the user confirms it.
+    Audience,
+    /// When a message is scheduled to go out; shown when the user confirms it.
+    SendAt,
 }
 
 #[derive(Debug, Clone)]

@@ -47,23 +47,36 @@ impl Surface {
         let tools = plans
             .iter()
             .map(|plan| {
-                let arguments = plan
+                let enum_values = |schema: &Value| -> Vec<String> {
+                    schema
+                        .get("enum")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                };
+                let mut arguments: BTreeMap<String, ArgumentSurface> = plan
                     .arguments
                     .iter()
                     .filter(|argument| !argument.hidden)
                     .map(|argument| {
-                        let values = argument
-                            .schema
-                            .get("enum")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                            .filter_map(Value::as_str)
-                            .map(str::to_owned)
-                            .collect();
-                        (argument.name.clone(), ArgumentSurface { kind: short_type(&argument.schema), required: argument.required, values })
+                        let surface = ArgumentSurface {
+                            kind: short_type(&argument.schema),
+                            required: argument.required,
+                            values: enum_values(&argument.schema),
+                        };
+                        (argument.name.clone(), surface)
                     })
                     .collect();
+                // The safety's control arguments are part of what clients see: always optional.
+                for (name, schema) in plan.safety.control_arguments() {
+                    arguments.insert(
+                        name.to_owned(),
+                        ArgumentSurface { kind: short_type(&schema), required: false, values: enum_values(&schema) },
+                    );
+                }
                 let hints = plan.annotations;
                 let surface = ToolSurface {
                     scope: plan.scope.clone(),

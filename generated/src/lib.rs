@@ -31,6 +31,7 @@ extern crate self as clerk_chat;
 
 mod client;
 pub mod phone;
+pub mod sms;
 #[allow(clippy::all, clippy::pedantic, unused_imports, unused_qualifications, missing_docs, unreachable_pub)]
 #[rustfmt::skip]
 mod sdk;

@@ -3,7 +3,8 @@
 // Command: cargo codegen
 
 use ::clerk_chat::mcp::{
-    ArgumentSpec, Host, Location, Role, ToolHints, ToolServer, ToolSpec, route, respond,
+    ArgumentSpec, Host, Location, Reconcile, Role, Safety, ToolHints, ToolServer,
+    ToolSpec, route, respond,
 };
 use ::rmcp::handler::server::tool::{ToolRoute, ToolRouter};
 /// Every tool's description, in manifest order.
@@ -40,7 +41,7 @@ where
 pub static SEND_MESSAGE: ToolSpec = ToolSpec {
     name: "send_message",
     title: "Send an SMS or MMS",
-    description: "Send a text message (SMS, or MMS when media_urls is given) from one of the team's Clerk Chat numbers to one or more phone numbers. Use it only when the user asked to send this exact text to these recipients: every call is billed per SMS segment and per recipient, reaches real phones, and cannot be undone. Numbers must be E.164, such as +15551234567. Retrying after a timeout can text people twice. The result carries the message id and its status; delivery is confirmed later (see get_messages).",
+    description: "Send a text message (SMS, or MMS when media_urls is given) from one of the team's Clerk Chat numbers to one or more phone numbers. Use it only when the user asked to send this exact text to these recipients: every call is billed per SMS segment and per recipient, reaches real phones, and cannot be undone. Numbers must be E.164, such as +15551234567. Pass an idempotency_key (a fresh UUID per intended send) and a retry after a timeout or error is safe: the server returns the first result instead of texting people twice. The result carries the message id, its status and its cost in segments; delivery is confirmed later (see get_messages).",
     scope: "messages:send",
     operation: "sendMessage",
     hints: ToolHints {
@@ -67,7 +68,7 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
             hidden: false,
             default: None,
             fixed: None,
-            role: None,
+            role: Some(Role::Recipients),
         },
         ArgumentSpec {
             name: "body",
@@ -76,7 +77,7 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
             hidden: false,
             default: None,
             fixed: None,
-            role: None,
+            role: Some(Role::MessageBody),
         },
         ArgumentSpec {
             name: "media_urls",
@@ -97,6 +98,12 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
             role: None,
         },
     ],
+    safety: Safety {
+        idempotency: true,
+        repeat_fingerprint: &["sender", "recipients", "body"],
+        reconcile: Some(Reconcile::SentMessages),
+        confirm: false,
+    },
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -148,6 +155,17 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
       "type": "string",
       "description": "Display name shown as the author of the message in the Clerk Chat inbox.",
       "maxLength": 100
+    },
+    "idempotency_key": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255,
+      "description": "Any unique text (a UUID, say) naming this one send. Calling again with the same key and the same arguments returns the first call's result instead of sending again, so a retry after a timeout or an error is safe. Keys are kept for 24 hours."
+    },
+    "allow_repeat": {
+      "type": "boolean",
+      "default": false,
+      "description": "Set to true only to send on purpose what was sent moments ago: a call with the same sender, recipients, body as one in the last minutes is refused otherwise."
     }
   },
   "required": [
@@ -324,6 +342,41 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
           "format": "date-time"
         }
       }
+    },
+    "cost": {
+      "type": "object",
+      "description": "What each message costs in SMS segments, worked out from its text. One character outside the GSM-7 alphabet (an emoji, most non-Latin scripts) makes the whole text UCS-2: 70 characters a segment instead of 160.",
+      "properties": {
+        "segments": {
+          "type": "integer",
+          "description": "Segments each message takes; each is billed."
+        },
+        "encoding": {
+          "type": "string",
+          "enum": [
+            "GSM-7",
+            "UCS-2"
+          ],
+          "description": "The encoding the text needs."
+        },
+        "characters": {
+          "type": "integer",
+          "description": "The text's length in the encoding's units (septets or UTF-16 units)."
+        },
+        "recipients": {
+          "type": "integer",
+          "description": "How many recipients get the message, when the call names them."
+        }
+      },
+      "required": [
+        "segments",
+        "encoding",
+        "characters"
+      ]
+    },
+    "outcome": {
+      "type": "string",
+      "description": "Set when a retried call was settled without sending again: the earlier attempt's message was found upstream."
     }
   }
 }"#,
@@ -406,6 +459,12 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
             role: None,
         },
     ],
+    safety: Safety {
+        idempotency: false,
+        repeat_fingerprint: &[],
+        reconcile: None,
+        confirm: false,
+    },
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -750,6 +809,12 @@ pub static CREATE_CONTACT: ToolSpec = ToolSpec {
             role: None,
         },
     ],
+    safety: Safety {
+        idempotency: false,
+        repeat_fingerprint: &[],
+        reconcile: None,
+        confirm: false,
+    },
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -967,6 +1032,12 @@ pub static UPDATE_CONTACT: ToolSpec = ToolSpec {
             role: None,
         },
     ],
+    safety: Safety {
+        idempotency: false,
+        repeat_fingerprint: &[],
+        reconcile: None,
+        confirm: false,
+    },
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -1150,6 +1221,12 @@ pub static DELETE_CONTACT: ToolSpec = ToolSpec {
             role: None,
         },
     ],
+    safety: Safety {
+        idempotency: false,
+        repeat_fingerprint: &[],
+        reconcile: None,
+        confirm: false,
+    },
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -1282,7 +1359,7 @@ where
 pub static CREATE_CONTACTS_BATCH: ToolSpec = ToolSpec {
     name: "create_contacts_batch",
     title: "Create contacts in bulk",
-    description: "Create up to 100 contacts in one call, each with the fields of create_contact. Either all are created or, if one is invalid, none: the error names the bad entry, such as contacts[3].phone.",
+    description: "Create up to 100 contacts in one call, each with the fields of create_contact. Either all are created or, if one is invalid, none: the error names the bad entry, such as contacts[3].phone. Pass an idempotency_key to make a retry safe: the same key returns the first result instead of creating the contacts twice.",
     scope: "contacts:write",
     operation: "createContactsBatch",
     hints: ToolHints {
@@ -1303,6 +1380,12 @@ pub static CREATE_CONTACTS_BATCH: ToolSpec = ToolSpec {
             role: None,
         },
     ],
+    safety: Safety {
+        idempotency: true,
+        repeat_fingerprint: &[],
+        reconcile: None,
+        confirm: false,
+    },
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -1344,6 +1427,12 @@ pub static CREATE_CONTACTS_BATCH: ToolSpec = ToolSpec {
           }
         }
       }
+    },
+    "idempotency_key": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255,
+      "description": "Any unique text (a UUID, say) naming this one send. Calling again with the same key and the same arguments returns the first call's result instead of sending again, so a retry after a timeout or an error is safe. Keys are kept for 24 hours."
     }
   },
   "required": [
@@ -1446,6 +1535,10 @@ pub static CREATE_CONTACTS_BATCH: ToolSpec = ToolSpec {
           }
         }
       }
+    },
+    "outcome": {
+      "type": "string",
+      "description": "Set when a retried call was settled without sending again: the earlier attempt's message was found upstream."
     }
   }
 }"#,
@@ -1471,7 +1564,7 @@ where
 pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
     name: "create_campaign",
     title: "Send a campaign to a contact list",
-    description: "Send one message to every contact of a named contact list, at once or at a scheduled time. Opted-out contacts are skipped. This is a bulk send: it is billed per recipient and segment, reaches real phones, and cannot be recalled once sent, so confirm the list, text and time with the user first. The result says how many contacts it reaches and which SMS provider carries it, and why.",
+    description: "Send one message to every contact of a named contact list, at once or at a scheduled time. Opted-out contacts are skipped. This is a bulk send: it is billed per recipient and segment, reaches real phones, and cannot be recalled once sent, so confirm the list, text and time with the user first (clients that support it are asked to confirm by the server). Pass an idempotency_key to make a retry safe. The result says how many contacts it reaches, what each message costs in segments, and which SMS provider carries it, and why.",
     scope: "campaigns:send",
     operation: "createAndTriggerCampaign",
     hints: ToolHints {
@@ -1498,7 +1591,7 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
             hidden: false,
             default: None,
             fixed: None,
-            role: None,
+            role: Some(Role::Audience),
         },
         ArgumentSpec {
             name: "body",
@@ -1507,7 +1600,7 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
             hidden: false,
             default: None,
             fixed: None,
-            role: None,
+            role: Some(Role::MessageBody),
         },
         ArgumentSpec {
             name: "media_urls",
@@ -1534,7 +1627,7 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
             hidden: false,
             default: None,
             fixed: None,
-            role: None,
+            role: Some(Role::SendAt),
         },
         ArgumentSpec {
             name: "provider",
@@ -1546,6 +1639,12 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
             role: Some(Role::Provider),
         },
     ],
+    safety: Safety {
+        idempotency: true,
+        repeat_fingerprint: &["list_name", "sender", "body"],
+        reconcile: None,
+        confirm: true,
+    },
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -1609,6 +1708,17 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
         "webex",
         "rcs"
       ]
+    },
+    "idempotency_key": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 255,
+      "description": "Any unique text (a UUID, say) naming this one send. Calling again with the same key and the same arguments returns the first call's result instead of sending again, so a retry after a timeout or an error is safe. Keys are kept for 24 hours."
+    },
+    "allow_repeat": {
+      "type": "boolean",
+      "default": false,
+      "description": "Set to true only to send on purpose what was sent moments ago: a call with the same list_name, sender, body as one in the last minutes is refused otherwise."
     }
   },
   "required": [
@@ -1724,6 +1834,41 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
         }
       }
     },
+    "cost": {
+      "type": "object",
+      "description": "What each message costs in SMS segments, worked out from its text. One character outside the GSM-7 alphabet (an emoji, most non-Latin scripts) makes the whole text UCS-2: 70 characters a segment instead of 160.",
+      "properties": {
+        "segments": {
+          "type": "integer",
+          "description": "Segments each message takes; each is billed."
+        },
+        "encoding": {
+          "type": "string",
+          "enum": [
+            "GSM-7",
+            "UCS-2"
+          ],
+          "description": "The encoding the text needs."
+        },
+        "characters": {
+          "type": "integer",
+          "description": "The text's length in the encoding's units (septets or UTF-16 units)."
+        },
+        "recipients": {
+          "type": "integer",
+          "description": "How many recipients get the message, when the call names them."
+        }
+      },
+      "required": [
+        "segments",
+        "encoding",
+        "characters"
+      ]
+    },
+    "outcome": {
+      "type": "string",
+      "description": "Set when a retried call was settled without sending again: the earlier attempt's message was found upstream."
+    },
     "provider_selection": {
       "type": "object",
       "description": "Which SMS provider the server chose for this call, and why.",
@@ -1810,6 +1955,12 @@ pub static SEARCH_CONTACTS: ToolSpec = ToolSpec {
             role: None,
         },
     ],
+    safety: Safety {
+        idempotency: false,
+        repeat_fingerprint: &[],
+        reconcile: None,
+        confirm: false,
+    },
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -2015,6 +2166,12 @@ pub static ADD_USER: ToolSpec = ToolSpec {
             role: None,
         },
     ],
+    safety: Safety {
+        idempotency: false,
+        repeat_fingerprint: &[],
+        reconcile: None,
+        confirm: false,
+    },
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -2127,6 +2284,12 @@ pub static SEARCH_USERS: ToolSpec = ToolSpec {
             role: None,
         },
     ],
+    safety: Safety {
+        idempotency: false,
+        repeat_fingerprint: &[],
+        reconcile: None,
+        confirm: false,
+    },
     input_schema: r#"{
   "type": "object",
   "properties": {

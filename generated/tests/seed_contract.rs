@@ -79,6 +79,13 @@ const SEED: &[(&str, &[Parameter])] = &[
     ),
 ];
 
+/// The control arguments the safety of sends adds, optional, after the seed's parameters.
+const SAFETY: &[(&str, &[&str])] = &[
+    ("send_message", &["idempotency_key", "allow_repeat"]),
+    ("create_contacts_batch", &["idempotency_key"]),
+    ("create_campaign", &["idempotency_key", "allow_repeat"]),
+];
+
 #[test]
 fn the_seed_tools_have_exactly_the_seed_parameters() {
     let server = ToolServer::new(NoUpstream, tool_router(), &TOOLS, Implementation::new("test", "0"), None);
@@ -88,7 +95,15 @@ fn the_seed_tools_have_exactly_the_seed_parameters() {
         let properties = schema["properties"].as_object().unwrap();
         let listed: Vec<&str> = properties.keys().map(String::as_str).collect();
         let expected: Vec<&str> = parameters.iter().map(|(name, _, _)| *name).collect();
-        assert_eq!(listed, expected, "{tool_name}: parameter names or order");
+        // The safety of sends may add its optional control arguments after the seed's own.
+        let (seed_part, added) = listed.split_at(expected.len().min(listed.len()));
+        assert_eq!(seed_part, expected, "{tool_name}: parameter names or order");
+        let safety = SAFETY.iter().find(|(name, _)| name == tool_name).map_or(&[][..], |(_, added)| *added);
+        assert_eq!(added, safety, "{tool_name}: arguments beyond the seed's");
+        assert!(
+            added.iter().all(|name| !schema["required"].as_array().into_iter().flatten().any(|required| required == name)),
+            "{tool_name}: added arguments are optional"
+        );
         let required: Vec<&str> = schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
         for (name, kind, is_required) in *parameters {
             assert_eq!(properties[*name]["type"], *kind, "{tool_name}.{name}: type");

@@ -7,7 +7,6 @@
 mod error;
 mod providers;
 mod routes;
-mod segments;
 mod store;
 mod validate;
 
@@ -19,8 +18,8 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+pub use clerk_chat::sms::{Encoding, measure, segments};
 pub use providers::FAILING_NUMBER;
-pub use segments::{Encoding, measure, segments};
 pub use store::{SeededInbox, TeamSeed};
 
 /// How long a message stays `sending`, and then `sent`, unless configured: 2 s, slow enough to

@@ -1,6 +1,9 @@
-//! The server's side of the generated tools' `Host` seam: credentials, scopes, providers.
+//! The server's side of the generated tools' `Host` seam: credentials, scopes, providers, and
+//! the store and settings of the safety of sends.
 
-use clerk_chat::mcp::{Host, HostError, ProviderSelection};
+use std::sync::Arc;
+
+use clerk_chat::mcp::{Host, HostError, ProviderSelection, SafeSendStore, SafetySettings};
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 
@@ -31,12 +34,20 @@ impl Credentials {
 pub struct ServerHost {
     credentials: Credentials,
     providers: ProviderPolicy,
+    safe_sends: Arc<dyn SafeSendStore>,
+    safety: SafetySettings,
 }
 
 impl ServerHost {
-    /// A host calling upstream with `credentials` and choosing providers by `providers`.
-    pub fn new(credentials: Credentials, providers: ProviderPolicy) -> ServerHost {
-        ServerHost { credentials, providers }
+    /// A host calling upstream with `credentials`, choosing providers by `providers`, and
+    /// keeping idempotency keys and recent sends in `safe_sends`.
+    pub fn new(
+        credentials: Credentials,
+        providers: ProviderPolicy,
+        safe_sends: Arc<dyn SafeSendStore>,
+        safety: SafetySettings,
+    ) -> ServerHost {
+        ServerHost { credentials, providers, safe_sends, safety }
     }
 }
 
@@ -77,5 +88,21 @@ impl Host for ServerHost {
 
     fn enabled_providers(&self) -> Option<Vec<String>> {
         Some(self.providers.enabled().to_vec())
+    }
+
+    fn safe_sends(&self) -> Option<&dyn SafeSendStore> {
+        Some(&*self.safe_sends)
+    }
+
+    /// The signed-in account (with the built-in sign-in) or the token's subject; without
+    /// sign-in (stdio, `--auth none`) every caller is the operator.
+    fn account(&self, request: &RequestContext<RoleServer>) -> String {
+        http_parts(request)
+            .and_then(|parts| parts.extensions.get::<crate::auth::Principal>())
+            .map_or_else(|| "operator".to_owned(), |principal| format!("subject:{}", principal.subject))
+    }
+
+    fn safety_settings(&self) -> SafetySettings {
+        self.safety.clone()
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 mod host;
 mod http;
 pub mod providers;
+pub mod safe_sends;
 mod upstream;
 
 use clerk_chat::mcp::ToolServer;
@@ -45,6 +46,9 @@ pub enum StartError {
     /// The built-in authorization server cannot start.
     #[error(transparent)]
     OAuth(#[from] clerk_oauth::OAuthError),
+    /// The store of idempotency keys cannot be opened.
+    #[error("cannot open the store of idempotency keys: {0}")]
+    SafeSends(#[from] clerk_store::StoreError),
     /// The stdio session could not start or broke.
     #[error("the stdio session failed: {0}")]
     Stdio(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -62,10 +66,14 @@ fn instructions(sandbox: bool) -> String {
     text
 }
 
-/// The MCP handler with every generated tool, on the given upstream and provider policy.
-pub fn tool_server(upstream: &Upstream, settings: &Settings, credentials: Credentials) -> Result<ToolServer<ServerHost>, StartError> {
+/// The MCP handler with every generated tool, on the given upstream and provider policy, with
+/// idempotency keys and recent sends in the settings' database.
+pub async fn tool_server(upstream: &Upstream, settings: &Settings, credentials: Credentials) -> Result<ToolServer<ServerHost>, StartError> {
     let policy = providers::ProviderPolicy::new(&settings.providers)?;
-    let host = ServerHost::new(credentials, policy);
+    let safe_sends = match &settings.database {
+        clerk_store::DatabaseUrl::Sqlite(path) => safe_sends::SqliteSafeSends::open(path, settings.safety.repeat_window).await?,
+    };
+    let host = ServerHost::new(credentials, policy, safe_sends, settings.safety.clone());
     let info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("Clerk Chat");
     Ok(ToolServer::new(
         host,
@@ -80,7 +88,7 @@ pub fn tool_server(upstream: &Upstream, settings: &Settings, credentials: Creden
 /// stdio has no OAuth: the process that spawns the server is the user.
 pub async fn run_stdio(settings: &Settings) -> Result<(), StartError> {
     let upstream = upstream::connect(settings, true).await?;
-    let tools = tool_server(&upstream, settings, Credentials::operators(&upstream)?)?;
+    let tools = tool_server(&upstream, settings, Credentials::operators(&upstream)?).await?;
     let running = tools.serve(rmcp::transport::stdio()).await.map_err(|error| StartError::Stdio(Box::new(error)))?;
     running.waiting().await.map_err(|error| StartError::Stdio(Box::new(error)))?;
     if let Some(sandbox) = upstream.sandbox {

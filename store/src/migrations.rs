@@ -17,8 +17,8 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub(crate) fn migrator(migrations: &[Migration]) -> Migrator {
-    Migrator::with_migrations(
+pub(crate) fn migrator(table: &'static str, migrations: &[Migration]) -> Migrator {
+    let mut migrator = Migrator::with_migrations(
         migrations
             .iter()
             .map(|migration| {
@@ -31,5 +31,9 @@ pub(crate) fn migrator(migrations: &[Migration]) -> Migrator {
                 )
             })
             .collect(),
-    )
+    );
+    // The name is a constant of this project's code, never input, which is what the
+    // "dangerous" of sqlx's name warns about.
+    migrator.dangerous_set_table_name(table);
+    migrator
 }

@@ -11,6 +11,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::{Migration, StoreError, migrations};
 
+/// Where [`SqliteDatabase::open`] records the migrations applied: sqlx's own default.
+const DEFAULT_MIGRATIONS_TABLE: &str = "_sqlx_migrations";
 /// Read connections kept open: reads run side by side under WAL.
 const READERS: u32 = 4;
 /// How long a statement waits for a lock before failing: writes are serialized through one
@@ -31,6 +33,13 @@ pub struct SqliteDatabase {
 impl SqliteDatabase {
     /// Opens (creating it and its directory if need be) and migrates the database at `path`.
     pub async fn open(path: &Path, migrations: &[Migration]) -> Result<SqliteDatabase, StoreError> {
+        SqliteDatabase::open_part(path, DEFAULT_MIGRATIONS_TABLE, migrations).await
+    }
+
+    /// Like [`SqliteDatabase::open`], for one of several parts sharing a database file: each
+    /// part's migrations are recorded in its own `migrations_table`, so that their versions
+    /// never collide.
+    pub async fn open_part(path: &Path, migrations_table: &'static str, migrations: &[Migration]) -> Result<SqliteDatabase, StoreError> {
         let location = path.display().to_string();
         let open_failed = |source| StoreError::Open { location: location.clone(), source };
         if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
@@ -46,7 +55,10 @@ impl SqliteDatabase {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_failed)?;
-        migrations::migrator(migrations).run(&writer).await.map_err(|source| StoreError::Migrate { location: location.clone(), source })?;
+        migrations::migrator(migrations_table, migrations)
+            .run(&writer)
+            .await
+            .map_err(|source| StoreError::Migrate { location: location.clone(), source })?;
         let reader = SqlitePoolOptions::new().max_connections(READERS).connect_with(options.read_only(true)).await.map_err(open_failed)?;
         Ok(SqliteDatabase { writer, reader })
     }

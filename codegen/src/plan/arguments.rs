@@ -326,6 +326,10 @@ fn role_word(role: Role) -> &'static str {
     match role {
         Role::Sender => "sender",
         Role::Provider => "provider",
+        Role::Recipients => "recipients",
+        Role::MessageBody => "message_body",
+        Role::Audience => "audience",
+        Role::SendAt => "send_at",
     }
 }
 

@@ -7,6 +7,7 @@
 //! its problems to one list instead of stopping, so a maintainer sees every error in one run.
 
 mod arguments;
+mod safety;
 mod schemas;
 mod sdk_calls;
 mod wire;
@@ -23,6 +24,8 @@ use crate::sdk::GeneratedSdk;
 use crate::spec::{Operation, Spec};
 
 use arguments::{ArgumentPlanningContext, check_argument_name_collisions, match_argument_entries, plan_arguments};
+pub(crate) use safety::SafetyPlan;
+use safety::plan_safety;
 use schemas::{input_schema, output_schema};
 use sdk_calls::OperationBuilder;
 use wire::wire_arguments;
@@ -89,6 +92,8 @@ pub struct ToolPlan {
     pub input_schema: Value,
     /// The JSON Schema of the tool's structured result.
     pub output_schema: Value,
+    /// How calls are made safe to retry and to repeat, when the tool sends or writes.
+    pub(crate) safety: SafetyPlan,
 }
 
 /// Tool and argument names: what MCP clients and LLM APIs accept everywhere.
@@ -144,11 +149,18 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
     let context = ArgumentPlanningContext { manifest, tool, builder: &builder };
     let arguments = plan_arguments(&context, wire_arguments, entries, &mut problems);
     check_argument_name_collisions(manifest, tool, &arguments, &mut problems);
+    let safety = plan_safety(manifest, tool, &arguments, &mut problems);
     let client_method = builder.client_method(&mut problems);
     let body_type = builder.body_type(&mut problems);
-    // The provider's choice is reported in the result, so a provider argument widens the output schema.
-    let has_provider = arguments.iter().any(|argument| argument.role == Some(Role::Provider));
-    let output_schema = output_schema(spec, operation, &mut inliner, has_provider).unwrap_or_else(|problem| {
+    // What the runtime adds to a result widens the output schema: the provider's choice, the
+    // cost of a message, how a call with an unknown outcome was settled.
+    let has_role = |role: Role| arguments.iter().any(|argument| argument.role == Some(role));
+    let additions = schemas::ResultAdditions {
+        provider_selection: has_role(Role::Provider),
+        cost: has_role(Role::MessageBody),
+        outcome: safety.reconcile.is_some() || safety.idempotency,
+    };
+    let output_schema = output_schema(spec, operation, &mut inliner, additions).unwrap_or_else(|problem| {
         problems.push(problem);
         Value::Null
     });
@@ -167,9 +179,10 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
         path: operation.path.clone(),
         client_method,
         body_type,
-        input_schema: input_schema(&arguments),
+        input_schema: input_schema(&arguments, &safety),
         arguments,
         output_schema,
+        safety,
     })
 }
 

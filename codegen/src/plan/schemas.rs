@@ -2,14 +2,15 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ArgumentPlan;
+use super::{ArgumentPlan, SafetyPlan};
 use crate::diagnostics::Diagnostic;
 use crate::schema::Inliner;
 use crate::spec::{Operation, Spec};
 
-/// The input schema: an object of the visible arguments, closed to others so that a client's
-/// misspelt argument is refused instead of silently dropped.
-pub(super) fn input_schema(arguments: &[ArgumentPlan]) -> Value {
+/// The input schema: an object of the visible arguments and, after them, the control arguments
+/// of the tool's safety, closed to others so that a client's misspelt argument is refused
+/// instead of silently dropped.
+pub(super) fn input_schema(arguments: &[ArgumentPlan], safety: &SafetyPlan) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
     for argument in arguments.iter().filter(|argument| !argument.hidden) {
@@ -17,6 +18,9 @@ pub(super) fn input_schema(arguments: &[ArgumentPlan]) -> Value {
         if argument.required {
             required.push(json!(argument.name));
         }
+    }
+    for (name, schema) in safety.control_arguments() {
+        properties.insert(name.to_owned(), schema);
     }
     let mut schema = Map::new();
     schema.insert("type".to_owned(), json!("object"));
@@ -28,10 +32,25 @@ pub(super) fn input_schema(arguments: &[ArgumentPlan]) -> Value {
     Value::Object(schema)
 }
 
+/// What the runtime adds to a tool's result, so that its output schema says so.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ResultAdditions {
+    /// The provider the runtime chose (a tool with a provider argument).
+    pub(super) provider_selection: bool,
+    /// The cost in SMS segments (a tool with a message body).
+    pub(super) cost: bool,
+    /// How a retried call was settled (a tool with idempotency or reconciliation).
+    pub(super) outcome: bool,
+}
+
 /// The output schema: the operation's success response, which MCP requires to be an object,
-/// plus the provider choice that the runtime adds to the result when the tool has a
-/// provider argument.
-pub(super) fn output_schema(spec: &Spec, operation: &Operation, inliner: &mut Inliner, has_provider: bool) -> Result<Value, Diagnostic> {
+/// plus what the runtime adds to the result.
+pub(super) fn output_schema(
+    spec: &Spec,
+    operation: &Operation,
+    inliner: &mut Inliner,
+    additions: ResultAdditions,
+) -> Result<Value, Diagnostic> {
     let keys: Vec<&str> = operation.yaml_keys.iter().map(String::as_str).chain(["responses"]).collect();
     let mut schema = inliner.inline(&operation.success, &keys)?;
     if schema.get("type").and_then(Value::as_str) != Some("object") {
@@ -39,8 +58,33 @@ pub(super) fn output_schema(spec: &Spec, operation: &Operation, inliner: &mut In
             .diagnostic(&keys, format!("operation `{}` answers a non-object; MCP structured results must be objects", operation.id))
             .with_help("wrap the answer in an envelope object, as Clerk Chat's `{data: ...}`"));
     }
-    if has_provider {
-        let properties = schema["properties"].as_object_mut().expect("object schemas built by the inliner have properties");
+    let properties = schema["properties"].as_object_mut().expect("object schemas built by the inliner have properties");
+    if additions.cost {
+        properties.insert(
+            "cost".to_owned(),
+            json!({
+                "type": "object",
+                "description": "What each message costs in SMS segments, worked out from its text. One character outside the GSM-7 alphabet (an emoji, most non-Latin scripts) makes the whole text UCS-2: 70 characters a segment instead of 160.",
+                "properties": {
+                    "segments": {"type": "integer", "description": "Segments each message takes; each is billed."},
+                    "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"], "description": "The encoding the text needs."},
+                    "characters": {"type": "integer", "description": "The text's length in the encoding's units (septets or UTF-16 units)."},
+                    "recipients": {"type": "integer", "description": "How many recipients get the message, when the call names them."}
+                },
+                "required": ["segments", "encoding", "characters"]
+            }),
+        );
+    }
+    if additions.outcome {
+        properties.insert(
+            "outcome".to_owned(),
+            json!({
+                "type": "string",
+                "description": "Set when a retried call was settled without sending again: the earlier attempt's message was found upstream."
+            }),
+        );
+    }
+    if additions.provider_selection {
         properties.insert(
             "provider_selection".to_owned(),
             json!({

@@ -54,6 +54,16 @@ impl ToolCall {
         self.values.insert(name.to_owned(), value);
     }
 
+    /// Removes an argument that is for the runtime, not for Clerk Chat.
+    pub(crate) fn take(&mut self, name: &str) -> Option<Value> {
+        self.values.remove(name)
+    }
+
+    /// Every argument, by the client's names.
+    pub(crate) fn values(&self) -> &Map<String, Value> {
+        &self.values
+    }
+
     /// A path parameter, converted to the SDK's type.
     pub fn path<T: DeserializeOwned>(&self, wire_name: &str) -> Result<T, ToolError> {
         self.typed(Location::Path, wire_name)?.ok_or_else(|| self.conversion_error(wire_name, "is required".to_owned()))

@@ -3,6 +3,8 @@
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 
+use crate::mcp::safety::{SafeSendStore, SafetySettings};
+
 /// What the server provides to the tools: who is calling and with which upstream
 /// credentials, what they may do, and which SMS provider carries a send.
 pub trait Host: Send + Sync + 'static {
@@ -32,6 +34,23 @@ pub trait Host: Send + Sync + 'static {
     /// The providers to offer in tool schemas; `None` offers every provider of the spec.
     fn enabled_providers(&self) -> Option<Vec<String>> {
         None
+    }
+
+    /// Where idempotency keys and recent sends are kept. `None` (the default) turns the
+    /// safety of sends off: a call with an `idempotency_key` is then refused, not sent unguarded.
+    fn safe_sends(&self) -> Option<&dyn SafeSendStore> {
+        None
+    }
+
+    /// The account a request acts for: idempotency keys and the repeat guard are per account.
+    fn account(&self, request: &RequestContext<RoleServer>) -> String {
+        let _ = request;
+        "operator".to_owned()
+    }
+
+    /// How the safety of sends behaves.
+    fn safety_settings(&self) -> SafetySettings {
+        SafetySettings::default()
     }
 }
 

@@ -15,11 +15,13 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 
 use crate::mcp::arguments::ToolCall;
+use crate::mcp::cost::{cost_of, record_cost};
 use crate::mcp::drain::InFlightCalls;
 use crate::mcp::error::ToolError;
-use crate::mcp::host::Host;
+use crate::mcp::host::{Host, ProviderSelection};
 use crate::mcp::providers::{narrow_enum, record_selection, select_provider};
 use crate::mcp::results::into_result;
+use crate::mcp::safety::{Before, SafeSend, confirm_with_user};
 use crate::mcp::spec::{Role, ToolSpec};
 
 /// What a route's body returns: the upstream answer as JSON, or why there is none.
@@ -93,7 +95,7 @@ impl<H: Host> ToolServer<H> {
     }
 
     /// The steps every call shares, in the order that sends nothing upstream unless the
-    /// caller may make the call and its arguments are valid.
+    /// caller may make the call, its arguments are valid, and the safety of sends allows it.
     async fn execute(
         &self,
         spec: &'static ToolSpec,
@@ -106,23 +108,53 @@ impl<H: Host> ToolServer<H> {
         host.check_scope(request, spec.scope)?;
         let prepared = self.inner.prepared.get(spec.name).expect("every routed tool was prepared in ToolServer::new");
         let mut call = ToolCall::prepare(prepared.spec, arguments, &prepared.validator, &prepared.schema)?;
+        let settings = host.safety_settings();
+        let guard = SafeSend::new(host.safe_sends(), settings.clone(), spec, host.account(request), &mut call)?;
         let selection = select_provider(host, spec, &mut call)?;
+        let cost = cost_of(spec, &call);
         let client = host.upstream_client(request)?;
-        let progress_token = if spec.progress { request.meta.get_progress_token() } else { None };
-        if let Some(token) = &progress_token {
-            notify_progress(request, token.clone(), 0.0, format!("sending {} to Clerk Chat", spec.name)).await;
-        }
-        let mut value = tokio::select! {
-            biased;
-            () = request.ct.cancelled() => return Err(ToolError::Cancelled),
-            outcome = operation(client, call) => outcome?,
+        let Some(mut guard) = guard else {
+            return call_upstream(spec, request, operation, client, call, selection, cost).await;
         };
-        if let Some(token) = progress_token {
-            notify_progress(request, token, 1.0, "Clerk Chat answered".to_owned()).await;
+        if let Before::Answer(value) = guard.before(&client, &call).await? {
+            return Ok(value);
         }
-        record_selection(&mut value, selection);
-        Ok(value)
+        let outcome = guard
+            .hold(async {
+                confirm_with_user(request, spec, &call, &settings).await?;
+                call_upstream(spec, request, operation, client, call.clone(), selection, cost).await
+            })
+            .await;
+        guard.after(outcome).await
     }
+}
+
+/// The call itself, with progress for a tool that reports it and the client's cancellation;
+/// the result carries the provider chosen and the cost of the send.
+async fn call_upstream<C>(
+    spec: &'static ToolSpec,
+    request: &RequestContext<RoleServer>,
+    operation: &RouteOperation<C>,
+    client: C,
+    call: ToolCall,
+    selection: Option<ProviderSelection>,
+    cost: Option<Value>,
+) -> Result<Value, ToolError> {
+    let progress_token = if spec.progress { request.meta.get_progress_token() } else { None };
+    if let Some(token) = &progress_token {
+        notify_progress(request, token.clone(), 0.0, format!("sending {} to Clerk Chat", spec.name)).await;
+    }
+    let mut value = tokio::select! {
+        biased;
+        () = request.ct.cancelled() => return Err(ToolError::Cancelled),
+        outcome = operation(client, call) => outcome?,
+    };
+    if let Some(token) = progress_token {
+        notify_progress(request, token, 1.0, "Clerk Chat answered".to_owned()).await;
+    }
+    record_selection(&mut value, selection);
+    record_cost(&mut value, cost);
+    Ok(value)
 }
 
 /// Narrows the tool's provider enum to the enabled providers, serves that schema in the

@@ -23,6 +23,8 @@ pub struct ToolSpec {
     pub progress: bool,
     /// Every argument of the tool, hidden ones included, and where each goes in the request.
     pub arguments: &'static [ArgumentSpec],
+    /// How calls are made safe to retry and to repeat, for a tool that sends or writes.
+    pub safety: Safety,
     /// JSON Schema of the arguments, with every constraint of the spec.
     pub input_schema: &'static str,
     /// JSON Schema of `structuredContent`.
@@ -40,6 +42,26 @@ pub struct ToolHints {
     pub idempotent: bool,
     /// The tool acts on a world outside the server's control, such as the phones a message reaches.
     pub open_world: bool,
+}
+
+/// The safety of a tool that sends or writes, as the manifest's `[tool.safety]` states it.
+#[derive(Debug, Clone, Copy)]
+pub struct Safety {
+    /// The tool takes an `idempotency_key`: a retry with the same key returns the first result.
+    pub idempotency: bool,
+    /// The arguments whose equal values make a call a repeat; empty for no repeat guard.
+    pub repeat_fingerprint: &'static [&'static str],
+    /// How a call with an unknown outcome is looked up upstream before sending again.
+    pub reconcile: Option<Reconcile>,
+    /// Ask the user to confirm before the call, when the client can be asked.
+    pub confirm: bool,
+}
+
+/// The lookups the runtime knows for calls with an unknown outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconcile {
+    /// Find the message upstream by its sender, recipients and body.
+    SentMessages,
 }
 
 /// One argument of a tool: its names on both sides and where it goes in the HTTP request.
@@ -81,6 +103,14 @@ pub enum Role {
     Sender,
     /// The SMS provider, which the host chooses and the schema narrows to the enabled ones.
     Provider,
+    /// The phone numbers a message is sent to.
+    Recipients,
+    /// The text of a message, whose cost in SMS segments the result tells.
+    MessageBody,
+    /// Whom a broadcast reaches, such as a contact list; the user confirming it sees it.
+    Audience,
+    /// When a message is scheduled to go out; the user confirming it sees it.
+    SendAt,
 }
 
 impl ToolSpec {

@@ -13,7 +13,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -31,9 +33,19 @@ pub(crate) struct AppState {
     pub(crate) limiter: Arc<RateLimiter>,
     /// Wakes the campaign scheduler when a campaign is scheduled.
     pub(crate) scheduler: Arc<Notify>,
-    /// Per team, statuses to answer its next `/public` requests with, queued by
+    /// Per team, what goes wrong with its next `/public` requests, queued by
     /// `POST /sandbox/faults`.
-    pub(crate) faults: Arc<Mutex<HashMap<String, VecDeque<u16>>>>,
+    pub(crate) faults: Arc<Mutex<HashMap<String, VecDeque<Fault>>>>,
+}
+
+/// One queued failure of a team's next `/public` request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// Answer this status instead of handling the request.
+    Status(u16),
+    /// Handle the request, then answer only after this long: past a client's timeout, the
+    /// request took effect but the client never learns it.
+    LateAnswer(Duration),
 }
 
 /// Every route. Each resource module lists its own, so an operation is added in one module.
@@ -46,7 +58,34 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(sandbox_only::routes())
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound("no such endpoint; the API lives under /public (see openapi/clerk-chat.yaml)".to_owned()) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), answer_late))
         .with_state(state)
+}
+
+/// Holds back the answer to a `/public` request when a late answer is the team's next fault:
+/// the request is handled as usual, and its answer waits.
+async fn answer_late(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let late = if request.uri().path().starts_with("/public") {
+        key_owner(&state, request.headers()).ok().and_then(|team_id| {
+            let mut faults = state.faults.lock().expect("the fault queue lock is never poisoned");
+            let queue = faults.get_mut(&team_id)?;
+            match queue.front() {
+                Some(Fault::LateAnswer(delay)) => {
+                    let delay = *delay;
+                    queue.pop_front();
+                    Some(delay)
+                }
+                _ => None,
+            }
+        })
+    } else {
+        None
+    };
+    let response = next.run(request).await;
+    if let Some(delay) = late {
+        tokio::time::sleep(delay).await;
+    }
+    response
 }
 
 /// A token bucket per team: `rate` requests a second on average, bursts up to twice that.
@@ -84,10 +123,14 @@ impl RateLimiter {
 /// every `/public` handler starts here.
 fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let team_id = key_owner(state, headers)?;
-    let queued = state.faults.lock().expect("the fault queue lock is never poisoned").get_mut(&team_id).and_then(VecDeque::pop_front);
-    if let Some(status) = queued {
+    let mut faults = state.faults.lock().expect("the fault queue lock is never poisoned");
+    if let Some(queue) = faults.get_mut(&team_id)
+        && let Some(Fault::Status(status)) = queue.front().copied()
+    {
+        queue.pop_front();
         return Err(ApiError::Injected(status));
     }
+    drop(faults);
     if !state.limiter.admit(&team_id) {
         return Err(ApiError::RateLimited);
     }

@@ -11,7 +11,7 @@ use axum::routing::post;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::{AppState, key_owner, stored_json, team_inbox};
+use super::{AppState, Fault, key_owner, stored_json, team_inbox};
 use crate::error::ApiError;
 use crate::store::NewMessage;
 use crate::validate::{Fields, parse_object};
@@ -77,22 +77,31 @@ async fn create_team(State(state): State<AppState>, headers: HeaderMap, body: By
     Ok((StatusCode::CREATED, Json(json!(seed))).into_response())
 }
 
-/// Makes the team's next `count` requests to `/public` answer `status` (a 5xx or 429), to test
-/// how clients handle upstream failures: `{"status": 503, "count": 2}`. Other teams are not
-/// affected.
+/// Makes the team's next `count` requests to `/public` fail, to test how clients handle
+/// upstream failures: `{"status": 503, "count": 2}` answers that status (a 5xx or 429) instead
+/// of handling them; `{"delay_ms": 5000}` handles them and answers that much later, as an API
+/// does whose answer is lost after the request took effect. Other teams are not affected.
 async fn queue_faults(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let team_id = key_owner(&state, &headers)?;
     let object = parse_object(&body)?;
     let status = object.get("status").and_then(Value::as_u64).filter(|status| *status == 429 || (500..=599).contains(status));
+    let delay = object.get("delay_ms").and_then(Value::as_u64).filter(|delay| (1..=600_000).contains(delay));
     let count = object.get("count").map_or(Some(1), Value::as_u64).filter(|count| (1..=1000).contains(count));
-    let (Some(status), Some(count)) = (status, count) else {
-        return Err(ApiError::invalid("send {\"status\": 429 or 500-599, \"count\": 1-1000}"));
+    let fault = match (status, delay, object.contains_key("status") && object.contains_key("delay_ms")) {
+        (Some(status), None, false) => Some(Fault::Status(status as u16)),
+        (None, Some(delay), false) => Some(Fault::LateAnswer(std::time::Duration::from_millis(delay))),
+        _ => None,
+    };
+    let (Some(fault), Some(count)) = (fault, count) else {
+        return Err(ApiError::invalid(
+            "send {\"status\": 429 or 500-599, \"count\": 1-1000} or {\"delay_ms\": 1-600000, \"count\": 1-1000}",
+        ));
     };
     let mut faults = state.faults.lock().expect("the fault queue lock is never poisoned");
     let queue = faults.entry(team_id).or_default();
     if queue.len() + count as usize > MAX_QUEUED_FAULTS {
         return Err(ApiError::invalid(format!("at most {MAX_QUEUED_FAULTS} faults may be queued; {} are", queue.len())));
     }
-    queue.extend(std::iter::repeat_n(status as u16, count as usize));
+    queue.extend(std::iter::repeat_n(fault, count as usize));
     Ok((StatusCode::CREATED, Json(json!({"queued": queue.len()}))).into_response())
 }

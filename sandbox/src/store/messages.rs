@@ -150,7 +150,7 @@ pub(super) async fn insert_message(
         "created": created,
         "seen": message.inbound,
         "externalId": format!("{}{}", behaviour.id_prefix, uuid::Uuid::new_v4().simple()),
-        "segments": crate::segments::segments(message.body),
+        "segments": clerk_chat::sms::segments(message.body),
         "timestamp": created,
     });
     let result = sqlx::query(

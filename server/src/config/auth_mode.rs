@@ -41,9 +41,8 @@ pub enum AuthMode {
 }
 
 impl AuthMode {
-    /// Reads and checks the mode's settings. `oauth_directory` holds the built-in server's keys
-    /// and, unless `--database-url` says otherwise, its database.
-    pub(super) fn resolve(options: &Options, oauth_directory: &Path) -> Result<AuthMode, ConfigError> {
+    /// Reads and checks the mode's settings; the built-in server keeps its sign-ins in `database`.
+    pub(super) fn resolve(options: &Options, database: &DatabaseUrl) -> Result<AuthMode, ConfigError> {
         match options.auth {
             AuthKind::None if !options.listen.ip().is_loopback() => Err(ConfigError::NotLoopback(options.listen)),
             AuthKind::None => Ok(AuthMode::None),
@@ -54,10 +53,7 @@ impl AuthMode {
             }
             AuthKind::Builtin => {
                 let public_url = builtin_public_url(options.public_url.as_deref(), options.listen)?;
-                let database = match options.database_url.as_deref().filter(|url| !url.trim().is_empty()) {
-                    Some(url) => DatabaseUrl::parse(url.trim()).map_err(ConfigError::DatabaseUrl)?,
-                    None => clerk_oauth::default_database(oauth_directory),
-                };
+                let database = database.clone();
                 let vault_key = std::env::var("CLERK_MCP_VAULT_KEY").ok().map(|key| key.trim().to_owned()).filter(|key| !key.is_empty());
                 let trusted_proxies = trusted_proxies(&options.trusted_proxies)?;
                 let redirect_schemes: Vec<String> =

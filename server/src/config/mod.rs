@@ -15,9 +15,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches};
+use clerk_chat::mcp::SafetySettings;
+use clerk_store::DatabaseUrl;
 
 pub use auth_mode::{AuthMode, canonical_base};
-pub use options::{AuthKind, Cli, Command, LogFormat, Options, ProviderOptions, SandboxOptions};
+pub use options::{AuthKind, Cli, Command, LogFormat, Options, ProviderOptions, SandboxOptions, SendOptions};
 
 /// The settings in force, after merging and checking.
 #[derive(Debug, Clone)]
@@ -45,6 +47,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// The SMS provider policy's settings.
     pub providers: ProviderSettings,
+    /// Where sign-ins and idempotency keys are stored.
+    pub database: DatabaseUrl,
+    /// How the safety of sends behaves.
+    pub safety: SafetySettings,
     /// How long an embedded-sandbox message stays `sending`, then `sent`.
     pub sandbox_delivery_delay: Duration,
     /// Requests a second per team the embedded sandbox allows; 0 is unlimited.
@@ -114,6 +120,9 @@ pub enum ConfigError {
     /// A `--redirect-scheme` cannot be an app's scheme.
     #[error("--redirect-scheme: {0}")]
     RedirectScheme(String),
+    /// `--confirm-campaigns-over` is neither a number nor `never`.
+    #[error("--confirm-campaigns-over `{0}`: write a number of contacts (0 asks for every campaign) or `never`")]
+    ConfirmThreshold(String),
     /// `--database-url` names no usable store.
     #[error("--database-url: {0}")]
     DatabaseUrl(#[source] clerk_store::StoreError),
@@ -137,7 +146,12 @@ impl Settings {
             Some(directory) => directory,
             None => dirs::data_dir().ok_or(ConfigError::NoDataDir)?.join("clerk-mcp"),
         };
-        let auth = AuthMode::resolve(&options, &oauth_directory(&data_dir))?;
+        let database = match options.database_url.as_deref().map(str::trim).filter(|url| !url.is_empty()) {
+            Some(url) => DatabaseUrl::parse(url).map_err(ConfigError::DatabaseUrl)?,
+            None => clerk_oauth::default_database(&oauth_directory(&data_dir)),
+        };
+        let auth = AuthMode::resolve(&options, &database)?;
+        let safety = safety_settings(&options.sends)?;
         let mut allowed_hosts = options.allowed_hosts.clone();
         // The public URL's own host is always a host this server answers to.
         if let Some(host) =
@@ -161,6 +175,8 @@ impl Settings {
             allowed_origins,
             max_body_bytes: options.max_body_bytes,
             providers: provider_settings(&options.providers)?,
+            database,
+            safety,
             sandbox_delivery_delay: Duration::from_millis(options.sandbox.delivery_delay_ms),
             sandbox_rate_limit: options.sandbox.rate_limit,
         })
@@ -212,6 +228,21 @@ pub fn settings_table() -> String {
         table.push_str(&format!("| {key} | {flag} | {variable} | {} | {} |\n", cell(&default), cell(&meaning)));
     }
     table
+}
+
+/// The safety of sends from `[sends]`.
+fn safety_settings(options: &SendOptions) -> Result<SafetySettings, ConfigError> {
+    let threshold = options.confirm_campaigns_over.trim();
+    let confirm_broadcasts_over = match threshold {
+        "never" => None,
+        number => Some(number.parse::<u64>().map_err(|_| ConfigError::ConfirmThreshold(threshold.to_owned()))?),
+    };
+    Ok(SafetySettings {
+        key_lifetime: Duration::from_secs(options.idempotency_key_hours * 3600),
+        repeat_window: Duration::from_secs(options.repeat_window),
+        confirm_broadcasts_over,
+        ..SafetySettings::default()
+    })
 }
 
 fn oauth_directory(data_dir: &std::path::Path) -> PathBuf {

@@ -96,7 +96,7 @@ pub struct Options {
     /// issued for its /mcp. [default: http://LISTEN_ADDRESS]
     #[arg(long, global = true, env = "CLERK_MCP_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// HTTP with --auth builtin: where sign-ins are stored, as a URL.
+    /// Where sign-ins (with --auth builtin) and idempotency keys are stored, as a URL.
     /// [default: sqlite://DATA_DIR/oauth/oauth.db]
     #[arg(long, global = true, env = "CLERK_MCP_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
@@ -134,9 +134,55 @@ pub struct Options {
     /// Which SMS providers carry sends (`[providers]` in the TOML file).
     #[command(flatten)]
     pub providers: ProviderOptions,
+    /// The safety of sends (`[sends]` in the TOML file).
+    #[command(flatten)]
+    pub sends: SendOptions,
     /// The embedded sandbox (`[sandbox]` in the TOML file).
     #[command(flatten)]
     pub sandbox: SandboxOptions,
+}
+
+/// The safety of sends: `[sends]` in the TOML file.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SendOptions {
+    /// Hours an idempotency_key is remembered: a retry with it within this time returns the
+    /// first call's result instead of sending again.
+    #[arg(
+        id = "sends.idempotency_key_hours",
+        long = "idempotency-key-hours",
+        global = true,
+        env = "CLERK_MCP_IDEMPOTENCY_KEY_HOURS",
+        value_name = "HOURS",
+        default_value_t = 24,
+        value_parser = clap::value_parser!(u64).range(1..=720)
+    )]
+    pub idempotency_key_hours: u64,
+    /// Seconds within which an identical send (same account, sender, recipients and text; or
+    /// list, sender and text) without an idempotency_key is refused as an accidental repeat;
+    /// 0 turns the check off.
+    #[arg(
+        id = "sends.repeat_window",
+        long = "repeat-window",
+        global = true,
+        env = "CLERK_MCP_REPEAT_WINDOW",
+        value_name = "SECONDS",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(0..=86_400)
+    )]
+    pub repeat_window: u64,
+    /// Campaigns to more contacts than this are confirmed by the user first, when the client
+    /// can ask (MCP elicitation); `never` turns it off. Clerk Chat cannot count a list in
+    /// advance, so any number asks for every campaign.
+    #[arg(
+        id = "sends.confirm_campaigns_over",
+        long = "confirm-campaigns-over",
+        global = true,
+        env = "CLERK_MCP_CONFIRM_CAMPAIGNS_OVER",
+        value_name = "CONTACTS|never",
+        default_value = "0"
+    )]
+    pub confirm_campaigns_over: String,
 }
 
 /// The SMS provider policy: `[providers]` in the TOML file.
@@ -213,6 +259,12 @@ impl Default for Options {
 
 impl Default for ProviderOptions {
     fn default() -> ProviderOptions {
+        clap_defaults()
+    }
+}
+
+impl Default for SendOptions {
+    fn default() -> SendOptions {
         clap_defaults()
     }
 }

@@ -70,7 +70,7 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
     let address = listener.local_addr().map_err(|source| StartError::Listen { address: settings.listen, source })?;
     let public_base = settings.auth.public_url().map(str::to_owned).unwrap_or_else(|| format!("http://{address}"));
     let auth = auth_layers::for_mode(settings, &public_base, &upstream).await?;
-    let tools = tool_server(&upstream, settings, auth.credentials.clone())?;
+    let tools = tool_server(&upstream, settings, auth.credentials.clone()).await?;
     let sessions_closed = CancellationToken::new();
     let mcp = mcp_router(tools.clone(), settings, address, sessions_closed.child_token());
     let app = application(auth.protect(mcp), auth.routes.clone(), &settings.allowed_hosts);

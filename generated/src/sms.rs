@@ -1,12 +1,15 @@
 //! How many SMS segments a text takes, per 3GPP TS 23.038: GSM-7 when every character is in
-//! the default alphabet (or its extension table, which costs two septets), else UCS-2.
+//! the default alphabet (or its extension table, which costs two septets), else UCS-2. One
+//! place for the sandbox (which bills by it) and the MCP tools (which show the cost of a send).
 
 /// How a text is sent over SMS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Encoding {
     /// The GSM 03.38 alphabet, 7 bits a character: 160 characters in one segment.
+    #[serde(rename = "GSM-7")]
     Gsm7,
     /// UTF-16, for anything outside it (emoji, most scripts): 70 units in one segment.
+    #[serde(rename = "UCS-2")]
     Ucs2,
 }
 
