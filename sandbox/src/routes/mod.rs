@@ -38,9 +38,17 @@ pub(crate) struct AppState {
     pub(crate) faults: Arc<Mutex<HashMap<String, VecDeque<Fault>>>>,
 }
 
-/// One queued failure of a team's next `/public` request.
+/// One queued failure of a team's next `/public` request (of one method, when it says so).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fault {
+    pub(crate) effect: FaultEffect,
+    /// Only requests of this method meet the fault; others pass it by and leave it queued.
+    pub(crate) method: Option<axum::http::Method>,
+}
+
+/// What a fault does to the request it meets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fault {
+pub(crate) enum FaultEffect {
     /// Answer this status instead of handling the request.
     Status(u16),
     /// Handle the request, then answer only after this long: past a client's timeout, the
@@ -58,34 +66,32 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(sandbox_only::routes())
         .route("/healthz", get(|| async { "ok" }))
         .fallback(|| async { ApiError::NotFound("no such endpoint; the API lives under /public (see openapi/clerk-chat.yaml)".to_owned()) })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), answer_late))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), inject_faults))
         .with_state(state)
 }
 
-/// Holds back the answer to a `/public` request when a late answer is the team's next fault:
-/// the request is handled as usual, and its answer waits.
-async fn answer_late(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let late = if request.uri().path().starts_with("/public") {
+/// Applies the team's next queued fault to a `/public` request it meets: an injected status
+/// instead of the answer, or the answer held back after the request was handled.
+async fn inject_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let effect = if request.uri().path().starts_with("/public") {
         key_owner(&state, request.headers()).ok().and_then(|team_id| {
             let mut faults = state.faults.lock().expect("the fault queue lock is never poisoned");
             let queue = faults.get_mut(&team_id)?;
-            match queue.front() {
-                Some(Fault::LateAnswer(delay)) => {
-                    let delay = *delay;
-                    queue.pop_front();
-                    Some(delay)
-                }
-                _ => None,
-            }
+            let meets = queue.front().is_some_and(|fault| fault.method.as_ref().is_none_or(|method| method == request.method()));
+            if meets { queue.pop_front().map(|fault| fault.effect) } else { None }
         })
     } else {
         None
     };
-    let response = next.run(request).await;
-    if let Some(delay) = late {
-        tokio::time::sleep(delay).await;
+    match effect {
+        Some(FaultEffect::Status(status)) => ApiError::Injected(status).into_response(),
+        Some(FaultEffect::LateAnswer(delay)) => {
+            let response = next.run(request).await;
+            tokio::time::sleep(delay).await;
+            response
+        }
+        None => next.run(request).await,
     }
-    response
 }
 
 /// A token bucket per team: `rate` requests a second on average, bursts up to twice that.
@@ -123,14 +129,6 @@ impl RateLimiter {
 /// every `/public` handler starts here.
 fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let team_id = key_owner(state, headers)?;
-    let mut faults = state.faults.lock().expect("the fault queue lock is never poisoned");
-    if let Some(queue) = faults.get_mut(&team_id)
-        && let Some(Fault::Status(status)) = queue.front().copied()
-    {
-        queue.pop_front();
-        return Err(ApiError::Injected(status));
-    }
-    drop(faults);
     if !state.limiter.admit(&team_id) {
         return Err(ApiError::RateLimited);
     }

@@ -11,7 +11,7 @@ use axum::routing::post;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::{AppState, Fault, key_owner, stored_json, team_inbox};
+use super::{AppState, Fault, FaultEffect, key_owner, stored_json, team_inbox};
 use crate::error::ApiError;
 use crate::store::NewMessage;
 use crate::validate::{Fields, parse_object};
@@ -80,23 +80,32 @@ async fn create_team(State(state): State<AppState>, headers: HeaderMap, body: By
 /// Makes the team's next `count` requests to `/public` fail, to test how clients handle
 /// upstream failures: `{"status": 503, "count": 2}` answers that status (a 5xx or 429) instead
 /// of handling them; `{"delay_ms": 5000}` handles them and answers that much later, as an API
-/// does whose answer is lost after the request took effect. Other teams are not affected.
+/// does whose answer is lost after the request took effect. `"method": "POST"` limits a fault
+/// to requests of that method. Other teams are not affected.
 async fn queue_faults(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let team_id = key_owner(&state, &headers)?;
     let object = parse_object(&body)?;
     let status = object.get("status").and_then(Value::as_u64).filter(|status| *status == 429 || (500..=599).contains(status));
     let delay = object.get("delay_ms").and_then(Value::as_u64).filter(|delay| (1..=600_000).contains(delay));
     let count = object.get("count").map_or(Some(1), Value::as_u64).filter(|count| (1..=1000).contains(count));
-    let fault = match (status, delay, object.contains_key("status") && object.contains_key("delay_ms")) {
-        (Some(status), None, false) => Some(Fault::Status(status as u16)),
-        (None, Some(delay), false) => Some(Fault::LateAnswer(std::time::Duration::from_millis(delay))),
+    let effect = match (status, delay, object.contains_key("status") && object.contains_key("delay_ms")) {
+        (Some(status), None, false) => Some(FaultEffect::Status(status as u16)),
+        (None, Some(delay), false) => Some(FaultEffect::LateAnswer(std::time::Duration::from_millis(delay))),
         _ => None,
     };
-    let (Some(fault), Some(count)) = (fault, count) else {
+    let method = match object.get("method") {
+        None => Ok(None),
+        Some(Value::String(method)) if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) => {
+            Ok(Some(axum::http::Method::from_bytes(method.as_bytes()).expect("a listed method is valid")))
+        }
+        Some(_) => Err(()),
+    };
+    let (Some(effect), Some(count), Ok(method)) = (effect, count, method) else {
         return Err(ApiError::invalid(
-            "send {\"status\": 429 or 500-599, \"count\": 1-1000} or {\"delay_ms\": 1-600000, \"count\": 1-1000}",
+            "send {\"status\": 429 or 500-599, \"count\": 1-1000} or {\"delay_ms\": 1-600000, \"count\": 1-1000}, with \"method\": \"GET\", \"POST\", \"PUT\", \"PATCH\" or \"DELETE\" to meet only that method",
         ));
     };
+    let fault = Fault { effect, method };
     let mut faults = state.faults.lock().expect("the fault queue lock is never poisoned");
     let queue = faults.entry(team_id).or_default();
     if queue.len() + count as usize > MAX_QUEUED_FAULTS {

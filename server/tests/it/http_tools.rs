@@ -125,7 +125,8 @@ async fn provider_selection_follows_argument_then_route_then_default() {
     let sender = test.server.sandbox_inboxes[0].phone.clone();
     assert!(sender.starts_with("+1200"), "the first sandbox team's numbers start with +1200: {sender}");
     let campaign = |provider: Option<&str>, sender: &str| {
-        let mut arguments = json!({"sender": sender, "list_name": "Demo customers", "body": "Hello"});
+        // The same campaign on purpose, over and over: past the repeat guard.
+        let mut arguments = json!({"sender": sender, "list_name": "Demo customers", "body": "Hello", "allow_repeat": true});
         if let Some(provider) = provider {
             arguments["provider"] = json!(provider);
         }

@@ -8,6 +8,7 @@ mod hardening;
 mod http_tools;
 mod oauth_builtin;
 mod oauth_external;
+mod safe_sends;
 mod settings;
 mod shutdown;
 mod stdio_tools;

@@ -106,6 +106,11 @@ pub(crate) async fn initialize_status(url: &str, token: Option<&str>) -> (u16, S
 }
 
 pub(crate) async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
+    call_with(client, tool, arguments).await
+}
+
+/// [`call`] from a client with any handler.
+pub(crate) async fn call_with<H: ClientHandler>(client: &RunningService<RoleClient, H>, tool: &str, arguments: Value) -> CallToolResult {
     let arguments = arguments.as_object().cloned().expect("arguments are an object");
     client
         .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments))

@@ -12,6 +12,8 @@ pub(crate) struct SpawnedServer {
     pub(crate) base: String,
     pub(crate) directory: tempfile::TempDir,
     stderr: std::path::PathBuf,
+    args: Vec<String>,
+    environment: Vec<(String, String)>,
 }
 
 impl SpawnedServer {
@@ -19,28 +21,20 @@ impl SpawnedServer {
     /// and waits for its banner.
     pub(crate) fn start(args: &[&str], environment: &[(&str, &str)]) -> SpawnedServer {
         let directory = tempfile::tempdir().unwrap();
-        let stderr = directory.path().join("stderr.log");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_clerk-mcp"));
-        command
-            .args(["--listen", "127.0.0.1:0", "--sandbox-rate-limit", "0", "--data-dir"])
-            .arg(directory.path().join("data"))
-            .args(args)
-            .envs(environment.iter().copied())
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).unwrap());
-        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("CLERK_MCP_")) {
-            command.env_remove(name);
-        }
-        let mut child = command.spawn().expect("the server binary starts");
-        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("Clerk Chat MCP server on ").map(|url| url.trim_end_matches("/mcp").to_owned()))
-            .unwrap_or_else(|| panic!("no banner: {}", std::fs::read_to_string(&stderr).unwrap_or_default()));
-        std::thread::spawn(move || for _ in lines {});
-        SpawnedServer { child, base, directory, stderr }
+        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        let environment: Vec<(String, String)> =
+            environment.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+        let (child, base, stderr) = spawn(directory.path(), &args, &environment);
+        SpawnedServer { child, base, directory, stderr, args, environment }
+    }
+
+    /// Kills the process with SIGKILL, as a crash or an OOM killer would (nothing is flushed
+    /// or closed), and starts it again on the same data directory and port settings.
+    pub(crate) fn kill_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let (child, base, stderr) = spawn(self.directory.path(), &self.args, &self.environment);
+        (self.child, self.base, self.stderr) = (child, base, stderr);
     }
 
     /// Resident memory, in MiB.
@@ -76,4 +70,32 @@ impl Drop for SpawnedServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts the binary on `directory` and waits for its banner: the child, its base URL and its
+/// stderr log.
+fn spawn(directory: &std::path::Path, args: &[String], environment: &[(String, String)]) -> (Child, String, std::path::PathBuf) {
+    let stderr =
+        directory.join(format!("stderr-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_clerk-mcp"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--sandbox-rate-limit", "0", "--data-dir"])
+        .arg(directory.join("data"))
+        .args(args)
+        .envs(environment.iter().map(|(name, value)| (name, value)))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&stderr).unwrap());
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("CLERK_MCP_")) {
+        command.env_remove(name);
+    }
+    let mut child = command.spawn().expect("the server binary starts");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("Clerk Chat MCP server on ").map(|url| url.trim_end_matches("/mcp").to_owned()))
+        .unwrap_or_else(|| panic!("no banner: {}", std::fs::read_to_string(&stderr).unwrap_or_default()));
+    std::thread::spawn(move || for _ in lines {});
+    (child, base, stderr)
 }
