@@ -1,8 +1,9 @@
 //! Benchmark of the MCP server binary: tools/call throughput and latency over streamable HTTP,
 //! the same operations called directly with the SDK (the difference is what the MCP layer
 //! adds), memory when idle and with 1,000 open sessions, time from start to ready, and what
-//! checking an OAuth access token (`--auth builtin`) adds to each call against `--auth none`.
-//! Run with `cargo bench -p clerk-mcp --bench mcp`; it starts the release binary itself.
+//! checking an OAuth access token (`--auth builtin`) adds to each call against `--auth none`,
+//! and what the safety of sends costs (`safe_sends`). Run with
+//! `cargo bench -p clerk-mcp --bench mcp`; it starts the release binary itself.
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -18,7 +19,18 @@ use hyper::client::conn::http1::SendRequest;
 #[allow(dead_code)]
 mod browser;
 
+#[path = "mcp/safe_sends.rs"]
+mod safe_sends;
+
 const RUN_FOR: Duration = Duration::from_secs(4);
+
+/// Numbers the texts of the benchmark's sends: identical texts in a row would be refused as
+/// accidental repeats.
+static SEND_NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn next_send_body() -> String {
+    format!("Benchmark {}", SEND_NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
 
 struct Server {
     child: std::process::Child,
@@ -36,12 +48,13 @@ impl Drop for Server {
 }
 
 /// Starts the server and measures how long until `/healthz` answers.
-fn start_server(data_dir: &std::path::Path, auth: &str) -> (Server, Duration) {
+fn start_server(data_dir: &std::path::Path, auth: &str, extra_args: &[&str]) -> (Server, Duration) {
     use std::io::BufRead;
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_clerk-mcp"))
         .args(["--auth", auth, "--listen", "127.0.0.1:0", "--sandbox-rate-limit", "0", "--data-dir"])
         .arg(data_dir)
+        .args(extra_args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -130,6 +143,11 @@ impl Session {
     }
 
     async fn call_tool(&mut self, name: &str, arguments: &serde_json::Value) {
+        self.call_tool_result(name, arguments).await;
+    }
+
+    /// Calls a tool that must succeed, and returns its `structuredContent`.
+    async fn call_tool_result(&mut self, name: &str, arguments: &serde_json::Value) -> serde_json::Value {
         let id = self.next;
         self.next += 1;
         let (_, body) = self
@@ -138,6 +156,9 @@ impl Session {
             )
             .await;
         assert!(body.contains("\"isError\":false"), "{name} failed: {body}");
+        // The answer comes as one server-sent event; its data line is the JSON-RPC response.
+        let response = body.lines().filter_map(|line| line.strip_prefix("data:")).find(|data| data.contains("\"result\"")).unwrap_or(&body);
+        serde_json::from_str::<serde_json::Value>(response.trim()).map(|response| response["result"]["structuredContent"].clone()).unwrap_or_default()
     }
 }
 
@@ -231,7 +252,7 @@ async fn run_mcp(session: &mut Session, server: &ServerInfo, operation: Operatio
             session
                 .call_tool(
                     "send_message",
-                    &serde_json::json!({"sender": server.sender, "recipients": ["+15559876543"], "body": "Benchmark"}),
+                    &serde_json::json!({"sender": server.sender, "recipients": ["+15559876543"], "body": next_send_body()}),
                 )
                 .await
         }
@@ -247,7 +268,7 @@ async fn run_sdk(server: &ServerInfo, operation: Operation) {
             let body = clerk_chat::types::SendMessageRequest::builder()
                 .sender(server.sender.as_str())
                 .recipients(vec!["+15559876543".parse().unwrap()])
-                .body("Benchmark")
+                .body(next_send_body())
                 .media_urls(Vec::<clerk_chat::types::MediaUrl>::new());
             server.sdk.send_message().body(body).send().await.unwrap();
         }
@@ -290,7 +311,7 @@ fn ms(duration: Duration) -> f64 {
 
 fn main() {
     let directory = tempfile::tempdir().unwrap();
-    let (server, ready) = start_server(directory.path(), "none");
+    let (server, ready) = start_server(directory.path(), "none", &[]);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(300));
@@ -318,6 +339,8 @@ fn main() {
     println!("start to ready (/healthz answers): {:.1} ms", ready.as_secs_f64() * 1000.0);
     mcp_against_sdk(&runtime, &info);
     oauth_against_none(&runtime);
+    safe_sends::safe_sends_against_none(&runtime);
+    safe_sends::keyed_sends_with_retries(&runtime);
     println!("RSS idle (after start): {idle_rss:.1} MiB");
     println!("RSS with 1,000 open, idle sessions (measured before the load): {sessions_rss:.1} MiB");
 }
@@ -354,7 +377,7 @@ fn mcp_against_sdk(runtime: &tokio::runtime::Runtime, info: &Arc<ServerInfo>) {
 fn oauth_against_none(runtime: &tokio::runtime::Runtime) {
     let fresh = |auth: &str| {
         let directory = tempfile::tempdir().unwrap();
-        let (server, _) = start_server(directory.path(), auth);
+        let (server, _) = start_server(directory.path(), auth, &[]);
         let bearer = (auth == "builtin").then(|| runtime.block_on(sign_in(server.address)));
         let info = server_info(&server, bearer);
         runtime.block_on(seed_messages(&info));

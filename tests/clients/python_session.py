@@ -1,5 +1,7 @@
 """A scripted session of the official Python SDK client (PyPI `mcp`) against a running clerk-mcp:
-list the tools, call every tool, and check that a bad call comes back as a tool error.
+list the tools, call every tool, and check that a bad call comes back as a tool error; then the
+safety of sends: a retry with an idempotency key, and a campaign confirmed, declined and cancelled
+through the elicitation callback.
 Usage: python python_session.py <mcp url> <sender number>"""
 
 import asyncio
@@ -8,7 +10,7 @@ import pathlib
 import sys
 import time
 
-from mcp import Client
+from mcp import Client, types
 
 
 async def main(url: str, sender: str) -> None:
@@ -45,6 +47,30 @@ async def main(url: str, sender: str) -> None:
         bad = await client.call_tool("get_messages", {"limit": 51})
         assert bad.is_error and "limit is 51, more than the maximum 50" in bad.content[0].text, bad.content
         passed += 1
+
+        keyed = {"sender": sender, "recipients": ["+15559876543"], "body": "Py keyed send", "idempotency_key": f"py-{time.time_ns()}"}
+        first = await call("send_message", keyed)
+        assert await call("send_message", keyed) == first, "a retry with the key answers the first result"
+
+    for answer in ("accept", "decline", "cancel"):
+        questions = []
+
+        async def confirm(context, params: types.ElicitRequestParams) -> types.ElicitResult:
+            questions.append(params.message)
+            if answer == "accept":
+                return types.ElicitResult(action="accept", content={"send": True})
+            return types.ElicitResult(action=answer)
+
+        async with Client(url, mode="legacy", elicitation_callback=confirm) as client:
+            body = f"Py confirmed ({answer})"
+            result = await client.call_tool("create_campaign", {"sender": sender, "list_name": "Demo customers", "body": body})
+            assert len(questions) == 1 and f'Text: "{body}"' in questions[0], questions
+            if answer == "accept":
+                assert not result.is_error and result.structured_content["data"]["recipientCount"] == 4, result.content
+            else:
+                word = "declined" if answer == "decline" else "cancelled"
+                assert result.is_error and f"nothing was sent: the user {word}" in result.content[0].text, result.content
+            passed += 1
     print(f"python sdk session: {passed} passed, 0 failed")
 
 

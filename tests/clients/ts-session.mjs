@@ -1,10 +1,13 @@
 // A scripted session of the official TypeScript SDK client against a running clerk-mcp:
-// list the tools, call every tool, and check a bad call comes back as a tool error.
+// list the tools, call every tool, and check a bad call comes back as a tool error; then the
+// safety of sends: a retry with an idempotency key, and a campaign confirmed, declined and
+// cancelled by a client that declares elicitation.
 // Usage: node ts-session.mjs <mcp url> <sender number>
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const [url, sender] = process.argv.slice(2);
 const transport = new StreamableHTTPClientTransport(new URL(url));
@@ -53,6 +56,38 @@ passed += 1;
 await assert.rejects(client.callTool({ name: "no_such_tool", arguments: {} }), /-32602|not found/i);
 passed += 1;
 
+const keyed = { sender, recipients: ["+15559876543"], body: "TS keyed send", idempotency_key: `ts-${Date.now()}` };
+const first = await call("send_message", keyed);
+const retry = await call("send_message", keyed);
+assert.deepEqual(retry, first, "a retry with the key answers the first result");
+assert.deepEqual(first.cost, { segments: 1, encoding: "GSM-7", characters: 13, recipients: 1 });
+
 await transport.terminateSession();
 await client.close();
+
+// A client that can ask its user: the server asks before a campaign goes out.
+for (const answer of ["accept", "decline", "cancel"]) {
+  const asking = new Client({ name: "ts-asking", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } } });
+  const questions = [];
+  asking.setRequestHandler(ElicitRequestSchema, async (request) => {
+    questions.push(request.params);
+    return answer === "accept" ? { action: "accept", content: { send: true } } : { action: answer };
+  });
+  const askingTransport = new StreamableHTTPClientTransport(new URL(url));
+  await asking.connect(askingTransport);
+  const result = await asking.callTool({ name: "create_campaign", arguments: { sender, list_name: "Demo customers", body: `TS confirmed (${answer})` } });
+  assert.equal(questions.length, 1, "the user was asked once");
+  assert.match(questions[0].message, /To: every contact of "Demo customers"/);
+  assert.match(questions[0].message, new RegExp(`Text: "TS confirmed \\(${answer}\\)"`));
+  if (answer === "accept") {
+    assert.notEqual(result.isError, true, JSON.stringify(result.content));
+    assert.equal(result.structuredContent.data.recipientCount, 4);
+  } else {
+    assert.equal(result.isError, true);
+    assert.match(result.content[0].text, new RegExp(`nothing was sent: the user ${answer === "decline" ? "declined" : "cancelled"}`));
+  }
+  passed += 1;
+  await askingTransport.terminateSession();
+  await asking.close();
+}
 console.log(`typescript sdk session: ${passed} passed, 0 failed`);

@@ -14,7 +14,7 @@ const SENDS_PER_SESSION: usize = 20;
 /// after it answered. Chosen by a fixed mix of the numbers, so runs are repeatable.
 fn retried(session: usize, send: usize) -> Option<bool> {
     let mixed = (session * 7919 + send * 104_729) % 10;
-    (mixed == 0).then_some(send % 2 == 0)
+    (mixed == 0).then_some(send.is_multiple_of(2))
 }
 
 #[tokio::test]
