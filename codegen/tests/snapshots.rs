@@ -60,6 +60,14 @@ fn error_unknown_argument_suggests_the_closest() {
 }
 
 #[test]
+fn error_safety_names_an_unknown_argument_and_lacks_the_roles_of_its_lookup() {
+    let manifest = format!(
+        "{GOOD_TOOL}arguments.thingId = {{ rename = \"idempotency_key\" }}\nsafety = {{ idempotency = true, repeat_fingerprint = [\"thing_idd\"], reconcile = \"sent_messages\" }}\n"
+    );
+    insta::assert_snapshot!(errors(COVERAGE_SPEC, &manifest));
+}
+
+#[test]
 fn error_unknown_manifest_field_suggests_the_closest() {
     let manifest = GOOD_TOOL.replace("description =", "descripton =");
     insta::assert_snapshot!(errors(COVERAGE_SPEC, &manifest));

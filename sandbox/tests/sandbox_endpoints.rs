@@ -52,6 +52,33 @@ async fn teams_and_faults_need_a_key_and_a_fault_reaches_only_its_team() {
 }
 
 #[tokio::test]
+async fn a_late_answer_fault_takes_effect_then_answers_late_and_meets_only_its_method() {
+    let (sandbox, key, _directory) = start().await;
+    let inbox = sandbox.seeded_team().unwrap().inboxes[0].phone.clone();
+    for bad in [json!({"status": 503, "delay_ms": 100}), json!({"delay_ms": 0}), json!({"delay_ms": 100, "method": "TRACE"})] {
+        let (status, error) = post(&sandbox, "/sandbox/faults", Some(&key), bad.clone()).await;
+        assert_eq!(status, 422, "{bad} is refused: {error}");
+    }
+    let (status, _) = post(&sandbox, "/sandbox/faults", Some(&key), json!({"delay_ms": 1500, "method": "POST"})).await;
+    assert_eq!(status, 201);
+    // A GET passes the fault by; it waits for the next POST.
+    let read = http().get(format!("{}/public/messages", sandbox.base_url())).header("apiKey", &key).send().await.unwrap();
+    assert_eq!(read.status().as_u16(), 200);
+    let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_millis(300)).build().unwrap();
+    let send = impatient
+        .post(format!("{}/public/messages", sandbox.base_url()))
+        .header("apiKey", &key)
+        .json(&json!({"sender": inbox, "recipients": ["+15559876543"], "body": "Answered late", "mediaUrls": []}))
+        .send()
+        .await;
+    assert!(send.unwrap_err().is_timeout(), "the answer came after the client gave up");
+    let page: Value =
+        http().get(format!("{}/public/messages", sandbox.base_url())).header("apiKey", &key).send().await.unwrap().json().await.unwrap();
+    assert!(page["data"].as_array().unwrap().iter().any(|message| message["body"] == "Answered late"), "yet the message was taken");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_contact_email_must_be_an_email_address() {
     let (sandbox, key, _directory) = start().await;
     let (status, error) = post(&sandbox, "/public/contacts", Some(&key), json!({"name": "Ada", "email": "not-an-email"})).await;

@@ -158,7 +158,9 @@ impl Session {
         assert!(body.contains("\"isError\":false"), "{name} failed: {body}");
         // The answer comes as one server-sent event; its data line is the JSON-RPC response.
         let response = body.lines().filter_map(|line| line.strip_prefix("data:")).find(|data| data.contains("\"result\"")).unwrap_or(&body);
-        serde_json::from_str::<serde_json::Value>(response.trim()).map(|response| response["result"]["structuredContent"].clone()).unwrap_or_default()
+        serde_json::from_str::<serde_json::Value>(response.trim())
+            .map(|response| response["result"]["structuredContent"].clone())
+            .unwrap_or_default()
     }
 }
 
@@ -310,6 +312,13 @@ fn ms(duration: Duration) -> f64 {
 }
 
 fn main() {
+    // `cargo bench -p clerk-mcp --bench mcp -- safe-sends` runs only the safety of sends.
+    if std::env::args().any(|argument| argument == "safe-sends") {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        safe_sends::safe_sends_against_none(&runtime);
+        safe_sends::keyed_sends_with_retries(&runtime);
+        return;
+    }
     let directory = tempfile::tempdir().unwrap();
     let (server, ready) = start_server(directory.path(), "none", &[]);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

@@ -20,12 +20,23 @@ CREATE TABLE idempotency_keys (
 
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
 
--- Live keys per account, kept in step with idempotency_keys so that the cap is checked
--- without counting rows on every call.
+-- Live keys per account, kept in step with idempotency_keys by the triggers below, so that
+-- the cap is checked without counting rows on every call.
 CREATE TABLE idempotency_key_counts (
     account TEXT PRIMARY KEY,
     live INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+CREATE TRIGGER idempotency_keys_counted AFTER INSERT ON idempotency_keys
+BEGIN
+    INSERT OR IGNORE INTO idempotency_key_counts (account, live) VALUES (NEW.account, 0);
+    UPDATE idempotency_key_counts SET live = live + 1 WHERE account = NEW.account;
+END;
+
+CREATE TRIGGER idempotency_keys_uncounted AFTER DELETE ON idempotency_keys
+BEGIN
+    UPDATE idempotency_key_counts SET live = live - 1 WHERE account = OLD.account;
+END;
 
 CREATE TABLE recent_sends (
     account TEXT NOT NULL,

@@ -54,12 +54,24 @@ impl SqliteDatabase {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(open_failed)?;
+        // A connection to a local file cannot go stale, so the pool does not ping it before
+        // every use (a round trip to SQLite's worker thread per statement).
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_failed)?;
         migrations::migrator(migrations_table, migrations)
             .run(&writer)
             .await
             .map_err(|source| StoreError::Migrate { location: location.clone(), source })?;
-        let reader = SqlitePoolOptions::new().max_connections(READERS).connect_with(options.read_only(true)).await.map_err(open_failed)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .test_before_acquire(false)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(open_failed)?;
         Ok(SqliteDatabase { writer, reader })
     }
 

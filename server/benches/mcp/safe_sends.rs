@@ -108,7 +108,8 @@ async fn keyed_worker(server: Arc<ServerInfo>, worker: usize, with_keys: bool) -
     let mut beside = open_session(server.address, None).await;
     let (mut calls, mut retries) = (0, 0);
     for send in 0..LOAD_SENDS_PER_SESSION {
-        let mut arguments = serde_json::json!({"sender": server.sender, "recipients": ["+15559876543"], "body": format!("Load {worker}/{send}")});
+        let mut arguments =
+            serde_json::json!({"sender": server.sender, "recipients": ["+15559876543"], "body": format!("Load {worker}/{send}")});
         if !with_keys {
             session.call_tool("send_message", &arguments).await;
             calls += 1;

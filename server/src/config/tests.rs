@@ -66,6 +66,24 @@ fn a_bad_file_names_the_line_and_the_key() {
 }
 
 #[test]
+fn the_safety_of_sends_reads_its_settings_and_refuses_nonsense() {
+    let read =
+        settings(&["--data-dir", "/tmp/x", "--repeat-window", "0", "--idempotency-key-hours", "48", "--confirm-campaigns-over", "never"])
+            .unwrap();
+    assert_eq!(read.safety.repeat_window, std::time::Duration::ZERO);
+    assert_eq!(read.safety.key_lifetime, std::time::Duration::from_secs(48 * 3600));
+    assert_eq!(read.safety.confirm_broadcasts_over, None);
+    assert_eq!(settings(&["--data-dir", "/tmp/x"]).unwrap().safety.confirm_broadcasts_over, Some(0), "asking is the default");
+    let error = settings(&["--data-dir", "/tmp/x", "--confirm-campaigns-over", "lots"]).unwrap_err().to_string();
+    assert!(
+        error.contains("--confirm-campaigns-over `lots`: write a number of contacts (0 asks for every campaign) or `never`"),
+        "{error}"
+    );
+    let error = settings(&["--data-dir", "/tmp/x", "--idempotency-key-hours", "0"]).unwrap_err().to_string();
+    assert!(error.contains("--idempotency-key-hours") && error.contains("1..=720"), "{error}");
+}
+
+#[test]
 fn routes_must_be_sender_equals_provider() {
     let error = settings(&["--data-dir", "/tmp/x", "--provider-route", "+44"]).unwrap_err().to_string();
     assert!(error.contains("invalid provider route `+44`: write it as SENDER=PROVIDER"), "{error}");

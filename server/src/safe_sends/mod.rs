@@ -36,14 +36,19 @@ const SWEEP_BATCH: i64 = 5_000;
 /// The store of idempotency keys and recent sends on SQLite.
 pub struct SqliteSafeSends {
     database: SqliteDatabase,
+    max_keys_per_account: i64,
 }
 
 impl SqliteSafeSends {
     /// Opens the store in the database at `path`, and sweeps it every minute from now on:
     /// keys past their expiry, and sends older than `repeat_window`.
     pub async fn open(path: &Path, repeat_window: Duration) -> Result<Arc<SqliteSafeSends>, StoreError> {
+        SqliteSafeSends::open_with_cap(path, repeat_window, MAX_KEYS_PER_ACCOUNT).await
+    }
+
+    async fn open_with_cap(path: &Path, repeat_window: Duration, max_keys_per_account: i64) -> Result<Arc<SqliteSafeSends>, StoreError> {
         let database = SqliteDatabase::open_part(path, MIGRATIONS_TABLE, &MIGRATIONS).await?;
-        let store = Arc::new(SqliteSafeSends { database });
+        let store = Arc::new(SqliteSafeSends { database, max_keys_per_account });
         let weak = Arc::downgrade(&store);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(SWEEP_EVERY);
@@ -78,12 +83,7 @@ impl SqliteSafeSends {
             }
         }
         if deleted_keys > 0 {
-            let mut transaction = self.database.writer().begin().await?;
-            sqlx::query("UPDATE idempotency_key_counts SET live = (SELECT COUNT(*) FROM idempotency_keys k WHERE k.account = idempotency_key_counts.account)")
-                .execute(&mut *transaction)
-                .await?;
-            sqlx::query("DELETE FROM idempotency_key_counts WHERE live = 0").execute(&mut *transaction).await?;
-            transaction.commit().await?;
+            sqlx::query("DELETE FROM idempotency_key_counts WHERE live <= 0").execute(self.database.writer()).await?;
         }
         sqlx::query("DELETE FROM recent_sends WHERE sent_at < ?")
             .bind(now - repeat_window.as_millis() as i64)
@@ -94,6 +94,25 @@ impl SqliteSafeSends {
 
     async fn claim_now(&self, key: &CallKey, fingerprint: &str, expires_at_ms: i64) -> Result<Claim, StoreError> {
         let now = now_ms();
+        // The common case, a new key under the cap, in one statement; anything else (a key in
+        // use, an expired one, the cap) is sorted out below in a transaction.
+        let inserted = in_flight_key(
+            "INSERT INTO idempotency_keys (account, tool, idempotency_key, fingerprint, state, result, started_at, alive_at, expires_at)
+             SELECT ?, ?, ?, ?, 'in_flight', NULL, ?, ?, ?
+             WHERE COALESCE((SELECT live FROM idempotency_key_counts WHERE account = ?), 0) < ?
+             ON CONFLICT (account, tool, idempotency_key) DO NOTHING",
+            key,
+            fingerprint,
+            now,
+            expires_at_ms,
+        )
+        .bind(&key.account)
+        .bind(self.max_keys_per_account)
+        .execute(self.database.writer())
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(Claim::Claimed);
+        }
         let mut transaction = self.database.writer().begin().await?;
         let row = sqlx::query(
             "SELECT fingerprint, state, result, started_at, alive_at, expires_at FROM idempotency_keys
@@ -115,30 +134,21 @@ impl SqliteSafeSends {
                 .fetch_optional(&mut *transaction)
                 .await?
                 .unwrap_or(0);
-            if live >= MAX_KEYS_PER_ACCOUNT {
-                return Ok(Claim::Full { limit: MAX_KEYS_PER_ACCOUNT as u64 });
+            if live >= self.max_keys_per_account {
+                return Ok(Claim::Full { limit: self.max_keys_per_account as u64 });
             }
-            sqlx::query(
-                "INSERT INTO idempotency_key_counts (account, live) VALUES (?, 1) ON CONFLICT (account) DO UPDATE SET live = live + 1",
-            )
-            .bind(&key.account)
-            .execute(&mut *transaction)
-            .await?;
         }
-        // A new key, or an expired one taken over (its count already includes it).
-        sqlx::query(
+        // A new key (counted by a trigger), or an expired one taken over (counted already).
+        in_flight_key(
             "INSERT INTO idempotency_keys (account, tool, idempotency_key, fingerprint, state, result, started_at, alive_at, expires_at)
              VALUES (?, ?, ?, ?, 'in_flight', NULL, ?, ?, ?)
              ON CONFLICT (account, tool, idempotency_key) DO UPDATE SET fingerprint = excluded.fingerprint, state = 'in_flight',
                result = NULL, started_at = excluded.started_at, alive_at = excluded.alive_at, expires_at = excluded.expires_at",
+            key,
+            fingerprint,
+            now,
+            expires_at_ms,
         )
-        .bind(&key.account)
-        .bind(key.tool)
-        .bind(&key.key)
-        .bind(fingerprint)
-        .bind(now)
-        .bind(now)
-        .bind(expires_at_ms)
         .execute(&mut *transaction)
         .await?;
         transaction.commit().await?;
@@ -160,6 +170,18 @@ impl SqliteSafeSends {
         .await?;
         Ok(())
     }
+}
+
+/// `sql` inserting a key in flight since `now`, with its first seven parameters bound: account,
+/// tool, key, fingerprint, started, alive, expires.
+fn in_flight_key<'a>(
+    sql: &'static str,
+    key: &'a CallKey,
+    fingerprint: &'a str,
+    now: i64,
+    expires_at_ms: i64,
+) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    sqlx::query(sql).bind(&key.account).bind(key.tool).bind(&key.key).bind(fingerprint).bind(now).bind(now).bind(expires_at_ms)
 }
 
 /// What a live key found by a claim says: its result, that it runs, or that it is unknown.
@@ -244,22 +266,15 @@ impl SafeSendStore for SqliteSafeSends {
 
     fn release<'a>(&'a self, key: &'a CallKey) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut transaction = self.database.writer().begin().await.map_err(|error| failure(error.into()))?;
-            let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE account = ? AND tool = ? AND idempotency_key = ?")
+            // The trigger takes the key off the account's count.
+            sqlx::query("DELETE FROM idempotency_keys WHERE account = ? AND tool = ? AND idempotency_key = ?")
                 .bind(&key.account)
                 .bind(key.tool)
                 .bind(&key.key)
-                .execute(&mut *transaction)
+                .execute(self.database.writer())
                 .await
                 .map_err(|error| failure(error.into()))?;
-            if deleted.rows_affected() > 0 {
-                sqlx::query("UPDATE idempotency_key_counts SET live = live - 1 WHERE account = ?")
-                    .bind(&key.account)
-                    .execute(&mut *transaction)
-                    .await
-                    .map_err(|error| failure(error.into()))?;
-            }
-            transaction.commit().await.map_err(|error| failure(error.into()))
+            Ok(())
         })
     }
 
@@ -302,5 +317,62 @@ impl SafeSendStore for SqliteSafeSends {
             .map_err(|error| failure(error.into()))?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn key(name: &str) -> CallKey {
+        CallKey { account: "account-1".to_owned(), tool: "send_message", key: name.to_owned() }
+    }
+
+    #[tokio::test]
+    async fn keys_are_capped_per_account_counted_by_the_triggers_and_expired_ones_reused() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteSafeSends::open_with_cap(&directory.path().join("db"), Duration::from_secs(600), 2).await.unwrap();
+        let later = now_ms() + 60_000;
+        assert_eq!(store.claim(&key("a"), "f", later).await.unwrap(), Claim::Claimed);
+        assert_eq!(store.claim(&key("b"), "f", later).await.unwrap(), Claim::Claimed);
+        assert_eq!(store.claim(&key("c"), "f", later).await.unwrap(), Claim::Full { limit: 2 }, "the third live key is refused");
+        let other_account = CallKey { account: "account-2".to_owned(), ..key("c") };
+        assert_eq!(store.claim(&other_account, "f", later).await.unwrap(), Claim::Claimed, "the cap is per account");
+
+        assert!(matches!(store.claim(&key("a"), "f", later).await.unwrap(), Claim::InFlight { .. }));
+        assert_eq!(store.claim(&key("a"), "g", later).await.unwrap(), Claim::OtherArguments);
+        store.settle(&key("a"), &json!({"data": {"id": 7}})).await.unwrap();
+        assert_eq!(store.claim(&key("a"), "f", later).await.unwrap(), Claim::Done(json!({"data": {"id": 7}})));
+
+        store.release(&key("b")).await.unwrap();
+        assert_eq!(store.claim(&key("c"), "f", later).await.unwrap(), Claim::Claimed, "a released key frees its place");
+
+        // An expired key is taken over by a new call with the same key, without a new place.
+        sqlx::query("UPDATE idempotency_keys SET expires_at = 0 WHERE idempotency_key = 'a'")
+            .execute(store.database.writer())
+            .await
+            .unwrap();
+        assert_eq!(store.claim(&key("a"), "g", later).await.unwrap(), Claim::Claimed);
+        sqlx::query("UPDATE idempotency_keys SET expires_at = 0 WHERE idempotency_key = 'c'")
+            .execute(store.database.writer())
+            .await
+            .unwrap();
+        store.sweep(Duration::from_secs(600)).await.unwrap();
+        assert_eq!(store.claim(&key("d"), "f", later).await.unwrap(), Claim::Claimed, "a swept key frees its place");
+    }
+
+    #[tokio::test]
+    async fn only_one_retry_takes_over_a_key_with_an_unknown_outcome() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = SqliteSafeSends::open(&directory.path().join("db"), Duration::from_secs(600)).await.unwrap();
+        assert_eq!(store.claim(&key("a"), "f", now_ms() + 60_000).await.unwrap(), Claim::Claimed);
+        store.mark_unknown(&key("a")).await.unwrap();
+        let Claim::Unknown { started_at_ms } = store.claim(&key("a"), "f", now_ms() + 60_000).await.unwrap() else { panic!("unknown") };
+        let stale_before = now_ms() - 20_000;
+        assert!(store.retake(&key("a"), started_at_ms, stale_before).await.unwrap());
+        assert!(!store.retake(&key("a"), started_at_ms, stale_before).await.unwrap(), "the second retry finds it taken");
+        assert!(matches!(store.claim(&key("a"), "f", now_ms() + 60_000).await.unwrap(), Claim::InFlight { .. }));
     }
 }

@@ -40,7 +40,14 @@ pub(crate) async fn confirm_with_user(
     let Value::Object(schema) = schema else { unreachable!("built as an object") };
     let requested_schema = ElicitationSchema::from_json_schema(schema).expect("the confirmation schema is a valid elicitation schema");
     let params = ElicitRequestParams::FormElicitationParams { meta: None, message: describe(spec, call), requested_schema };
-    let answer = request.peer.create_elicitation_with_timeout(params, Some(ANSWER_WITHIN)).await.map_err(|error| match error {
+    let asked = request.peer.create_elicitation_with_timeout(params, Some(ANSWER_WITHIN));
+    // A call the client cancels while its user is asked is not sent, whatever the user says later.
+    let answer = tokio::select! {
+        biased;
+        () = request.ct.cancelled() => return Err(ToolError::NotConfirmed { answer: "cancelled the call" }),
+        answer = asked => answer,
+    };
+    let answer = answer.map_err(|error| match error {
         rmcp::ServiceError::Timeout { .. } => ToolError::NotConfirmed { answer: "did not answer in time" },
         other => ToolError::ConfirmationFailed { cause: other.to_string() },
     })?;

@@ -171,9 +171,10 @@ impl<'a> SafeSend<'a> {
     pub(crate) async fn hold<F: std::future::Future>(&self, work: F) -> F::Output {
         let Some(key) = &self.key else { return work.await };
         let mut work = std::pin::pin!(work);
-        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        // The first beat is one period away: an interval's immediate first tick still waits
+        // for the timer wheel's next millisecond, which every call would pay.
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        heartbeat.tick().await;
         loop {
             tokio::select! {
                 output = &mut work => return output,
