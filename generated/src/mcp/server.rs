@@ -113,7 +113,7 @@ impl<H: Host> ToolServer<H> {
         let selection = select_provider(host, spec, &mut call)?;
         let cost = cost_of(spec, &call);
         let client = host.upstream_client(request)?;
-        let Some(mut guard) = guard else {
+        let Some(guard) = guard else {
             return call_upstream(spec, request, operation, client, call, selection, cost).await;
         };
         if let Before::Answer(value) = guard.before(&client, &call).await? {

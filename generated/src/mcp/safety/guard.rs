@@ -99,7 +99,7 @@ impl<'a> SafeSend<'a> {
 
     /// Decides whether to send: by the idempotency key when there is one, else by the
     /// repeat guard.
-    pub(crate) async fn before<C: 'static>(&mut self, client: &C, call: &ToolCall) -> Result<Before, ToolError> {
+    pub(crate) async fn before<C: 'static>(&self, client: &C, call: &ToolCall) -> Result<Before, ToolError> {
         if let Some(key) = self.key.clone() {
             return self.before_with_key(&key, client, call).await;
         }
