@@ -19,18 +19,22 @@ binary_under_test() {
   fi
 }
 
-# chromium_installed: makes sure Debian's Chromium is there for the browser tests, installing it
-# with apt when this user may (root, or sudo without a password); otherwise says how.
-chromium_installed() {
-  command -v chromium >/dev/null 2>&1 && return 0
+# apt_install PACKAGE WHY: installs a Debian package with apt when this user may (root, or sudo
+# without a password); otherwise says how, naming WHY it is needed, and fails.
+apt_install() {
   local sudo=""
   if [ "$(id -u)" != 0 ]; then
     if sudo -n true 2>/dev/null; then sudo="sudo"; else
-      echo "the browser test needs Chromium: run 'sudo apt-get install chromium' (Debian/Ubuntu)" >&2
+      echo "$2 needs $1: run 'sudo apt-get install $1' (Debian/Ubuntu)" >&2
       return 1
     fi
   fi
-  echo "-- installing Chromium from Debian" >&2
+  echo "-- installing $1 from Debian" >&2
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >&2
+}
+
+# chromium_installed: makes sure Debian's Chromium is there for the browser tests.
+chromium_installed() {
+  command -v chromium >/dev/null 2>&1 || apt_install chromium "the browser test"
 }

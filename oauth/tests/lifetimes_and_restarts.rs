@@ -1,12 +1,14 @@
 //! The authorization server on its own, through its HTTP endpoints on loopback: codes and
 //! refresh tokens stop working when they expire, and everything a client holds survives a
-//! restart on the same directory (database, signing key, vault key).
+//! restart on the same directory (database, signing key, vault key). Every test runs on SQLite
+//! and on a fresh PostgreSQL database.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use clerk_oauth::{AuthorizationServer, AuthorizationServerConfig, BoxFuture, KeyCheckError, ScopeDescription, SignInBackend};
+use clerk_store::DatabaseUrl;
 use serde_json::{Value, json};
 use sha2::Digest;
 
@@ -38,13 +40,14 @@ struct Running {
 
 /// Serves an authorization server from `directory` on a fresh loopback port. The issuer is
 /// fixed so that tokens stay valid across the restart.
-async fn serve(directory: &std::path::Path, listener: tokio::net::TcpListener, lifetimes: (u64, u64)) -> Running {
+async fn serve(directory: &std::path::Path, database: &DatabaseUrl, listener: tokio::net::TcpListener, lifetimes: (u64, u64)) -> Running {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let scopes = vec![ScopeDescription { name: "contacts:read".into(), description: "Search contacts".into() }];
     let mut config =
         AuthorizationServerConfig::new("http://issuer.test".into(), "http://issuer.test/mcp".into(), scopes, directory.to_owned());
     config.code_lifetime = Duration::from_secs(lifetimes.0);
     config.refresh_token_lifetime = Duration::from_secs(lifetimes.1);
+    config.database = database.clone();
     let server = AuthorizationServer::open(config, Arc::new(OneKey)).await.unwrap();
     let router = server.router();
     let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -57,6 +60,11 @@ fn account_of(tokens: &Value) -> String {
     let payload = tokens["access_token"].as_str().unwrap().split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     claims["sub"].as_str().unwrap().to_owned()
+}
+
+/// The stores every test runs on: SQLite in `directory`, and a fresh PostgreSQL database.
+async fn backends(directory: &std::path::Path) -> [DatabaseUrl; 2] {
+    [DatabaseUrl::sqlite(directory.join("oauth.db")), clerk_store::testing::fresh_postgres_database().await]
 }
 
 async fn listener() -> tokio::net::TcpListener {
@@ -140,7 +148,13 @@ impl Running {
 #[tokio::test]
 async fn codes_and_refresh_tokens_expire() {
     let directory = tempfile::tempdir().unwrap();
-    let running = serve(directory.path(), listener().await, (0, 0)).await;
+    for database in backends(directory.path()).await {
+        codes_and_refresh_tokens_expire_on(directory.path(), &database).await;
+    }
+}
+
+async fn codes_and_refresh_tokens_expire_on(directory: &std::path::Path, database: &DatabaseUrl) {
+    let running = serve(directory, database, listener().await, (0, 0)).await;
     let (client_id, code) = running.code().await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (status, error) = running.exchange(&client_id, &code).await;
@@ -159,7 +173,13 @@ async fn codes_and_refresh_tokens_expire() {
 #[tokio::test]
 async fn sign_ins_keys_and_tokens_survive_a_restart() {
     let directory = tempfile::tempdir().unwrap();
-    let running = serve(directory.path(), listener().await, (60, 3600)).await;
+    for database in backends(directory.path()).await {
+        sign_ins_keys_and_tokens_survive_a_restart_on(directory.path(), &database).await;
+    }
+}
+
+async fn sign_ins_keys_and_tokens_survive_a_restart_on(directory: &std::path::Path, database: &DatabaseUrl) {
+    let running = serve(directory, database, listener().await, (60, 3600)).await;
     let (client_id, code) = running.code().await;
     let (status, tokens) = running.exchange(&client_id, &code).await;
     assert_eq!(status, 200, "{tokens}");
@@ -168,21 +188,29 @@ async fn sign_ins_keys_and_tokens_survive_a_restart() {
     assert_eq!(running.server.upstream_api_key(&account).await.ok().as_deref(), Some(GOOD_KEY));
     running.stop().await;
 
-    let restarted = serve(directory.path(), listener().await, (60, 3600)).await;
+    let restarted = serve(directory, database, listener().await, (60, 3600)).await;
     let jwks_after: Value = restarted.http.get(format!("{}/jwks.json", restarted.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks_before, jwks_after, "the signing key is persisted");
     assert_eq!(restarted.server.upstream_api_key(&account).await.ok().as_deref(), Some(GOOD_KEY), "the sealed key opens");
     let (status, refreshed) = restarted.refresh(&client_id, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "the refresh token survives the restart: {refreshed}");
-    let database = std::fs::read(directory.path().join("oauth.db")).unwrap();
-    assert!(!database.windows(GOOD_KEY.len()).any(|window| window == GOOD_KEY.as_bytes()), "the API key is not stored in the clear");
+    assert!(
+        !stored_bytes(database).await.windows(GOOD_KEY.len()).any(|window| window == GOOD_KEY.as_bytes()),
+        "the API key is not stored in the clear"
+    );
     restarted.stop().await;
 }
 
 #[tokio::test]
 async fn a_store_outage_is_temporary_and_says_nothing_of_its_cause() {
     let directory = tempfile::tempdir().unwrap();
-    let running = serve(directory.path(), listener().await, (60, 3600)).await;
+    for database in backends(directory.path()).await {
+        a_store_outage_is_temporary_on(directory.path(), &database).await;
+    }
+}
+
+async fn a_store_outage_is_temporary_on(directory: &std::path::Path, database: &DatabaseUrl) {
+    let running = serve(directory, database, listener().await, (60, 3600)).await;
     let (client_id, code) = running.code().await;
     let (status, tokens) = running.exchange(&client_id, &code).await;
     assert_eq!(status, 200, "{tokens}");
@@ -200,4 +228,24 @@ async fn a_store_outage_is_temporary_and_says_nothing_of_its_cause() {
     let description = error["error_description"].as_str().unwrap();
     assert!(!description.contains("pool") && !description.contains("sqlx"), "no driver detail reaches a client: {description}");
     running.task.abort();
+}
+
+/// Everything the store holds, as bytes: the SQLite file, or a dump of PostgreSQL's tables.
+async fn stored_bytes(database: &DatabaseUrl) -> Vec<u8> {
+    match database {
+        DatabaseUrl::Sqlite(path) => std::fs::read(path).unwrap(),
+        DatabaseUrl::Postgres(url) => {
+            use sqlx::Connection;
+            let mut connection = sqlx::PgConnection::connect_with(&url.connect_options()).await.unwrap();
+            let mut bytes = Vec::new();
+            for table in ["clients", "accounts", "grants", "authorization_codes", "refresh_tokens"] {
+                let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT t::text FROM {table} t")))
+                    .fetch_all(&mut connection)
+                    .await
+                    .unwrap();
+                bytes.extend(rows.concat().into_bytes());
+            }
+            bytes
+        }
+    }
 }

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use clerk_chat::mcp::{Host, HostError, ProviderSelection, SafeSendStore, SafetySettings};
+
+use crate::safe_sends::SqlSafeSends;
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 
@@ -34,20 +36,20 @@ impl Credentials {
 pub struct ServerHost {
     credentials: Credentials,
     providers: ProviderPolicy,
-    safe_sends: Arc<dyn SafeSendStore>,
+    safe_sends: Arc<SqlSafeSends>,
     safety: SafetySettings,
 }
 
 impl ServerHost {
     /// A host calling upstream with `credentials`, choosing providers by `providers`, and
     /// keeping idempotency keys and recent sends in `safe_sends`.
-    pub fn new(
-        credentials: Credentials,
-        providers: ProviderPolicy,
-        safe_sends: Arc<dyn SafeSendStore>,
-        safety: SafetySettings,
-    ) -> ServerHost {
+    pub fn new(credentials: Credentials, providers: ProviderPolicy, safe_sends: Arc<SqlSafeSends>, safety: SafetySettings) -> ServerHost {
         ServerHost { credentials, providers, safe_sends, safety }
+    }
+
+    /// Whether the database answers, for `/readyz`.
+    pub async fn database_ready(&self) -> bool {
+        self.safe_sends.ready().await
     }
 }
 

@@ -70,9 +70,7 @@ fn instructions(sandbox: bool) -> String {
 /// idempotency keys and recent sends in the settings' database.
 pub async fn tool_server(upstream: &Upstream, settings: &Settings, credentials: Credentials) -> Result<ToolServer<ServerHost>, StartError> {
     let policy = providers::ProviderPolicy::new(&settings.providers)?;
-    let safe_sends = match &settings.database {
-        clerk_store::DatabaseUrl::Sqlite(path) => safe_sends::SqliteSafeSends::open(path, settings.safety.repeat_window).await?,
-    };
+    let safe_sends = safe_sends::SqlSafeSends::open(&settings.database, settings.safety.repeat_window).await?;
     let host = ServerHost::new(credentials, policy, safe_sends, settings.safety.clone());
     let info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("Clerk Chat");
     Ok(ToolServer::new(

@@ -26,7 +26,15 @@ async fn run() -> anyhow::Result<()> {
     };
     match command {
         Command::Settings => {
-            print!("{}", toml::to_string(&options)?);
+            let mut shown = options;
+            // A PostgreSQL URL may hold a password: the settings are printed without it.
+            if let Some(url) = shown.database_url.as_deref().and_then(|url| clerk_store::DatabaseUrl::parse(url).ok())
+                && url.sqlite_path().is_none()
+            {
+                println!("# database_url is shown without its password");
+                shown.database_url = Some(url.to_string());
+            }
+            print!("{}", toml::to_string(&shown)?);
             Ok(())
         }
         Command::Stdio => Ok(clerk_mcp::run_stdio(&ready(options)?).await?),

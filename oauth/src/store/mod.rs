@@ -2,8 +2,9 @@
 //! keys, pending consent pages, grants, codes, refresh tokens) behind [`SignInStore`], whose
 //! backend the database URL chooses. Handlers see [`StoreError`], never a driver's error.
 //!
-//! A new backend is a module beside `sqlite` implementing [`SignInStore`] with the same
-//! guarantees (below), and an arm in [`open`].
+//! One implementation (`sql.rs`) serves every backend `clerk_store::Database` opens (SQLite,
+//! PostgreSQL); a store of another kind would be a module beside it implementing [`SignInStore`]
+//! with the same guarantees (below).
 //!
 //! Guarantees every backend keeps:
 //! - a code or refresh token is redeemed at most once, even by two concurrent requests (an
@@ -11,7 +12,7 @@
 //! - a grant and its first code are stored together or not at all;
 //! - secrets are stored only as given: hashes of codes and tokens, sealed API keys.
 
-mod sqlite;
+mod sql;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -25,9 +26,7 @@ pub(crate) fn now() -> i64 {
 
 /// Opens the store the URL names, creating and migrating it on first use.
 pub(crate) async fn open(url: &DatabaseUrl) -> Result<Arc<dyn SignInStore>, StoreError> {
-    match url {
-        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteSignInStore::open(path).await?)),
-    }
+    Ok(Arc::new(sql::SqlSignInStore::open(url).await?))
 }
 
 /// A registered client, or one described by a client ID metadata document.

@@ -96,7 +96,9 @@ pub struct Options {
     /// issued for its /mcp. [default: http://LISTEN_ADDRESS]
     #[arg(long, global = true, env = "CLERK_MCP_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// Where sign-ins (with --auth builtin) and idempotency keys are stored, as a URL.
+    /// Where sign-ins (with --auth builtin) and idempotency keys are stored: sqlite://PATH, or
+    /// postgres://USER:PASSWORD@HOST/DATABASE for replicas that share them (set it in the
+    /// environment, not on the command line, when it holds a password).
     /// [default: sqlite://DATA_DIR/oauth/oauth.db]
     #[arg(long, global = true, env = "CLERK_MCP_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,

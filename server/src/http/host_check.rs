@@ -1,8 +1,8 @@
 //! DNS-rebinding protection for every route, not just `/mcp` (where rmcp checks too): a request
 //! whose `Host` is not one this server answers to (`--allowed-host`, plus the public URL's host)
 //! gets 403, so a page on another site cannot reach the sign-in pages, the metadata or the keys
-//! through a name it made point at this machine. `/healthz` is exempt: load balancers probe it
-//! by address.
+//! through a name it made point at this machine. `/healthz` and `/readyz` are exempt: load
+//! balancers probe them by address.
 
 use std::sync::Arc;
 
@@ -41,7 +41,7 @@ fn normalized(host: &str) -> String {
 
 /// The middleware: 400 for a missing or malformed `Host`, 403 for one not served.
 pub(super) async fn check_host(State(allowed): State<Arc<AllowedHosts>>, request: Request, next: Next) -> Response {
-    if request.uri().path() == "/healthz" {
+    if matches!(request.uri().path(), "/healthz" | "/readyz") {
         return next.run(request).await;
     }
     let authority = request.headers().get(header::HOST).and_then(|host| host.to_str().ok()).and_then(|host| host.parse::<Authority>().ok());

@@ -1,6 +1,6 @@
 //! The HTTP transport: `/mcp` (streamable HTTP, every MCP revision rmcp speaks), `/healthz`
-//! and, by auth mode, the OAuth routes; with request ids, host and origin checks, a body
-//! limit, and a graceful drain on shutdown.
+//! (alive), `/readyz` (the database answers) and, by auth mode, the OAuth routes; with request
+//! ids, host and origin checks, a body limit, and a graceful drain on shutdown.
 
 mod auth_layers;
 mod host_check;
@@ -73,7 +73,7 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
     let tools = tool_server(&upstream, settings, auth.credentials.clone()).await?;
     let sessions_closed = CancellationToken::new();
     let mcp = mcp_router(tools.clone(), settings, address, sessions_closed.child_token());
-    let app = application(auth.protect(mcp), auth.routes.clone(), &settings.allowed_hosts);
+    let app = application(auth.protect(mcp), auth.routes.clone(), readiness(tools.clone()), &settings.allowed_hosts);
     let shutdown = CancellationToken::new();
     let upstream_url = upstream.base_url.clone();
     let sandbox_inboxes = upstream.sandbox_inboxes.clone();
@@ -102,11 +102,12 @@ fn mcp_router(tools: ToolServer<ServerHost>, settings: &Settings, address: Socke
 
 /// Everything the server answers, only for the hosts it serves, with a request id on every
 /// request and in its log span.
-fn application(mcp: axum::Router, auth_routes: axum::Router, allowed_hosts: &[String]) -> axum::Router {
+fn application(mcp: axum::Router, auth_routes: axum::Router, readiness: axum::Router, allowed_hosts: &[String]) -> axum::Router {
     let hosts = Arc::new(host_check::AllowedHosts::new(allowed_hosts));
     axum::Router::new()
         .nest("/mcp", mcp)
         .merge(auth_routes)
+        .merge(readiness)
         .route("/healthz", get(|| async { "ok" }))
         .layer(axum::middleware::from_fn_with_state(hosts, host_check::check_host))
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -115,6 +116,25 @@ fn application(mcp: axum::Router, auth_routes: axum::Router, allowed_hosts: &[St
             tracing::info_span!("http", request_id = %id, method = %request.method(), path = %request.uri().path())
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// `/readyz`: 200 once the database answers with its tables in place, else 503, so that a
+/// load balancer sends nothing to a replica that cannot serve. `/healthz` only says the process
+/// runs.
+fn readiness(tools: ToolServer<ServerHost>) -> axum::Router {
+    axum::Router::new().route(
+        "/readyz",
+        get(move || {
+            let tools = tools.clone();
+            async move {
+                if tools.host().database_ready().await {
+                    (axum::http::StatusCode::OK, "ready")
+                } else {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not ready: the database does not answer")
+                }
+            }
+        }),
+    )
 }
 
 /// What a shutdown closes, in order, once the listener has stopped accepting.

@@ -1,24 +1,24 @@
-//! Where the safety of sends keeps its state: [`SafeSendStore`] on SQLite, in the same
-//! database file as the sign-ins (`--database-url`), with its own migrations table.
+//! Where the safety of sends keeps its state: [`SafeSendStore`] on SQLite (in the same file as
+//! the sign-ins) or PostgreSQL (shared by replicas), as `--database-url` says, written once for
+//! both through `clerk_store::with_database!`, with its own migrations table.
 //!
-//! Every claim runs on the database's single writer connection inside one transaction, so two
-//! calls claiming one key at once are serialized and only one of them gets it.
+//! Every step that two calls (or two replicas) could race is one statement that succeeds for
+//! one of them only: a new key is claimed by an insert that does nothing on conflict, an expired
+//! key or one with an unknown outcome is taken over by an update conditional on what was read.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clerk_chat::mcp::{CallKey, Claim, RecentSend, SafeSendStore, StoreFailure, StoreFuture};
-use clerk_store::sqlite::SqliteDatabase;
-use clerk_store::{Migration, StoreError};
+use clerk_store::{Database, DatabaseUrl, Migration, Schema, StoreError, with_database};
 use serde_json::Value;
 use sqlx::Row;
 
-const MIGRATIONS: [Migration; 1] =
-    [Migration { version: 1, description: "safe sends", sql: include_str!("../../migrations/0001_safe_sends.sql") }];
-
-/// The migrations table of this part of the database; the sign-ins keep sqlx's default one.
-const MIGRATIONS_TABLE: &str = "_safe_sends_migrations";
+static SCHEMA: Schema = Schema {
+    migrations_table: "_safe_sends_migrations",
+    sqlite: &[Migration { version: 1, description: "safe sends", sql: include_str!("../../migrations/sqlite/0001_safe_sends.sql") }],
+    postgres: &[Migration { version: 1, description: "safe sends", sql: include_str!("../../migrations/postgres/0001_safe_sends.sql") }],
+};
 
 /// Live idempotency keys one account may hold: a client sending more than this many distinct
 /// calls within a key's lifetime is refused new keys until old ones expire.
@@ -33,22 +33,35 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Rows deleted per statement of a sweep, so that a sweep never holds the writer for long.
 const SWEEP_BATCH: i64 = 5_000;
 
-/// The store of idempotency keys and recent sends on SQLite.
-pub struct SqliteSafeSends {
-    database: SqliteDatabase,
+/// Claims that lose a race (the key changed between reading and taking it) try again this often.
+const CLAIM_ATTEMPTS: usize = 5;
+
+/// The store of idempotency keys and recent sends.
+pub struct SqlSafeSends {
+    database: Database,
     max_keys_per_account: i64,
 }
 
-impl SqliteSafeSends {
-    /// Opens the store in the database at `path`, and sweeps it every minute from now on:
+/// A key's row, as read by a claim that found the key taken.
+struct KeyRow {
+    fingerprint: String,
+    state: String,
+    result: Option<String>,
+    started_at: i64,
+    alive_at: i64,
+    expires_at: i64,
+}
+
+impl SqlSafeSends {
+    /// Opens the store in the database `url` names, and sweeps it every minute from now on:
     /// keys past their expiry, and sends older than `repeat_window`.
-    pub async fn open(path: &Path, repeat_window: Duration) -> Result<Arc<SqliteSafeSends>, StoreError> {
-        SqliteSafeSends::open_with_cap(path, repeat_window, MAX_KEYS_PER_ACCOUNT).await
+    pub async fn open(url: &DatabaseUrl, repeat_window: Duration) -> Result<Arc<SqlSafeSends>, StoreError> {
+        SqlSafeSends::open_with_cap(url, repeat_window, MAX_KEYS_PER_ACCOUNT).await
     }
 
-    async fn open_with_cap(path: &Path, repeat_window: Duration, max_keys_per_account: i64) -> Result<Arc<SqliteSafeSends>, StoreError> {
-        let database = SqliteDatabase::open_part(path, MIGRATIONS_TABLE, &MIGRATIONS).await?;
-        let store = Arc::new(SqliteSafeSends { database, max_keys_per_account });
+    async fn open_with_cap(url: &DatabaseUrl, repeat_window: Duration, max_keys_per_account: i64) -> Result<Arc<SqlSafeSends>, StoreError> {
+        let database = Database::open(url, &SCHEMA).await?;
+        let store = Arc::new(SqlSafeSends { database, max_keys_per_account });
         let weak = Arc::downgrade(&store);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(SWEEP_EVERY);
@@ -63,140 +76,180 @@ impl SqliteSafeSends {
         Ok(store)
     }
 
+    /// Whether the database answers and holds this part's tables: what `/readyz` reports.
+    pub async fn ready(&self) -> bool {
+        let answered: Result<Option<i64>, sqlx::Error> = with_database!(&self.database, |writer, reader| {
+            sqlx::query_scalar("SELECT live FROM idempotency_key_counts LIMIT 1").fetch_optional(reader).await
+        });
+        if let Err(error) = &answered {
+            tracing::warn!("not ready: the database does not answer: {error}");
+        }
+        answered.is_ok()
+    }
+
     /// Deletes expired keys and sends older than the repeat window, in batches.
     pub async fn sweep(&self, repeat_window: Duration) -> Result<(), StoreError> {
         let now = now_ms();
-        let mut deleted_keys = 0;
-        loop {
-            let deleted = sqlx::query(
-                "DELETE FROM idempotency_keys WHERE (account, tool, idempotency_key) IN
-                 (SELECT account, tool, idempotency_key FROM idempotency_keys WHERE expires_at < ? LIMIT ?)",
-            )
-            .bind(now)
-            .bind(SWEEP_BATCH)
-            .execute(self.database.writer())
-            .await?
-            .rows_affected();
-            deleted_keys += deleted;
-            if deleted < SWEEP_BATCH as u64 {
-                break;
+        with_database!(&self.database, |writer, reader| {
+            loop {
+                let deleted = sqlx::query(
+                    "DELETE FROM idempotency_keys WHERE (account, tool, idempotency_key) IN
+                     (SELECT account, tool, idempotency_key FROM idempotency_keys WHERE expires_at < $1 LIMIT $2)",
+                )
+                .bind(now)
+                .bind(SWEEP_BATCH)
+                .execute(writer)
+                .await?
+                .rows_affected();
+                if deleted < SWEEP_BATCH as u64 {
+                    break;
+                }
             }
-        }
-        if deleted_keys > 0 {
-            sqlx::query("DELETE FROM idempotency_key_counts WHERE live <= 0").execute(self.database.writer()).await?;
-        }
-        sqlx::query("DELETE FROM recent_sends WHERE sent_at < ?")
-            .bind(now - repeat_window.as_millis() as i64)
-            .execute(self.database.writer())
-            .await?;
+            sqlx::query("DELETE FROM idempotency_key_counts WHERE live <= 0").execute(writer).await?;
+            sqlx::query("DELETE FROM recent_sends WHERE sent_at < $1").bind(now - repeat_window.as_millis() as i64).execute(writer).await?;
+        });
         Ok(())
     }
 
     async fn claim_now(&self, key: &CallKey, fingerprint: &str, expires_at_ms: i64) -> Result<Claim, StoreError> {
-        let now = now_ms();
-        // The common case, a new key under the cap, in one statement; anything else (a key in
-        // use, an expired one, the cap) is sorted out below in a transaction.
-        let inserted = in_flight_key(
-            "INSERT INTO idempotency_keys (account, tool, idempotency_key, fingerprint, state, result, started_at, alive_at, expires_at)
-             SELECT ?, ?, ?, ?, 'in_flight', NULL, ?, ?, ?
-             WHERE COALESCE((SELECT live FROM idempotency_key_counts WHERE account = ?), 0) < ?
-             ON CONFLICT (account, tool, idempotency_key) DO NOTHING",
-            key,
-            fingerprint,
-            now,
-            expires_at_ms,
-        )
-        .bind(&key.account)
-        .bind(self.max_keys_per_account)
-        .execute(self.database.writer())
-        .await?;
-        if inserted.rows_affected() == 1 {
-            return Ok(Claim::Claimed);
-        }
-        let mut transaction = self.database.writer().begin().await?;
-        let row = sqlx::query(
-            "SELECT fingerprint, state, result, started_at, alive_at, expires_at FROM idempotency_keys
-             WHERE account = ? AND tool = ? AND idempotency_key = ?",
-        )
-        .bind(&key.account)
-        .bind(key.tool)
-        .bind(&key.key)
-        .fetch_optional(&mut *transaction)
-        .await?;
-        if let Some(row) = &row
-            && row.get::<i64, _>(5) >= now
-        {
-            return Ok(held(row, fingerprint));
-        }
-        if row.is_none() {
-            let live: i64 = sqlx::query_scalar("SELECT live FROM idempotency_key_counts WHERE account = ?")
-                .bind(&key.account)
-                .fetch_optional(&mut *transaction)
-                .await?
-                .unwrap_or(0);
-            if live >= self.max_keys_per_account {
-                return Ok(Claim::Full { limit: self.max_keys_per_account as u64 });
+        for _ in 0..CLAIM_ATTEMPTS {
+            let now = now_ms();
+            if self.insert_new_key(key, fingerprint, now, expires_at_ms).await? {
+                return Ok(Claim::Claimed);
+            }
+            match self.key_row(key).await? {
+                Some(row) if row.expires_at >= now => return Ok(held(&row, fingerprint)),
+                // Expired: taken over by whoever updates it first; the count already has it.
+                Some(row) if self.take_over_expired(key, fingerprint, now, expires_at_ms, row.expires_at).await? => {
+                    return Ok(Claim::Claimed);
+                }
+                Some(_) => {}
+                // No row, yet the insert did nothing: the account is at its cap (or the key was
+                // deleted in between, and the next attempt inserts it).
+                None if self.live_keys(&key.account).await? >= self.max_keys_per_account => {
+                    return Ok(Claim::Full { limit: self.max_keys_per_account as u64 });
+                }
+                None => {}
             }
         }
-        // A new key (counted by a trigger), or an expired one taken over (counted already).
-        in_flight_key(
-            "INSERT INTO idempotency_keys (account, tool, idempotency_key, fingerprint, state, result, started_at, alive_at, expires_at)
-             VALUES (?, ?, ?, ?, 'in_flight', NULL, ?, ?, ?)
-             ON CONFLICT (account, tool, idempotency_key) DO UPDATE SET fingerprint = excluded.fingerprint, state = 'in_flight',
-               result = NULL, started_at = excluded.started_at, alive_at = excluded.alive_at, expires_at = excluded.expires_at",
-            key,
-            fingerprint,
-            now,
-            expires_at_ms,
-        )
-        .execute(&mut *transaction)
-        .await?;
-        transaction.commit().await?;
-        Ok(Claim::Claimed)
+        Err(StoreError::Query(sqlx::Error::Protocol(format!("the idempotency key kept changing over {CLAIM_ATTEMPTS} attempts"))))
+    }
+
+    /// Inserts a new key in flight, unless the key exists or the account is at its cap.
+    async fn insert_new_key(&self, key: &CallKey, fingerprint: &str, now: i64, expires_at_ms: i64) -> Result<bool, StoreError> {
+        let inserted = with_database!(&self.database, |writer, reader| {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (account, tool, idempotency_key, fingerprint, state, result, started_at, alive_at, expires_at)
+                 SELECT $1, $2, $3, $4, 'in_flight', NULL, $5, $5, $6
+                 WHERE COALESCE((SELECT live FROM idempotency_key_counts WHERE account = $1), 0) < $7
+                 ON CONFLICT (account, tool, idempotency_key) DO NOTHING",
+            )
+            .bind(&key.account)
+            .bind(key.tool)
+            .bind(&key.key)
+            .bind(fingerprint)
+            .bind(now)
+            .bind(expires_at_ms)
+            .bind(self.max_keys_per_account)
+            .execute(writer)
+            .await?
+            .rows_affected()
+        });
+        Ok(inserted == 1)
+    }
+
+    /// Takes over a key that expired at `expired_at`, if no one else did since it was read.
+    async fn take_over_expired(
+        &self,
+        key: &CallKey,
+        fingerprint: &str,
+        now: i64,
+        expires_at_ms: i64,
+        expired_at: i64,
+    ) -> Result<bool, StoreError> {
+        let taken = with_database!(&self.database, |writer, reader| {
+            sqlx::query(
+                "UPDATE idempotency_keys SET fingerprint = $4, state = 'in_flight', result = NULL, started_at = $5, alive_at = $5, expires_at = $6
+                 WHERE account = $1 AND tool = $2 AND idempotency_key = $3 AND expires_at = $7",
+            )
+            .bind(&key.account)
+            .bind(key.tool)
+            .bind(&key.key)
+            .bind(fingerprint)
+            .bind(now)
+            .bind(expires_at_ms)
+            .bind(expired_at)
+            .execute(writer)
+            .await?
+            .rows_affected()
+        });
+        Ok(taken == 1)
+    }
+
+    async fn key_row(&self, key: &CallKey) -> Result<Option<KeyRow>, StoreError> {
+        Ok(with_database!(&self.database, |writer, reader| {
+            sqlx::query(
+                "SELECT fingerprint, state, result, started_at, alive_at, expires_at FROM idempotency_keys
+                 WHERE account = $1 AND tool = $2 AND idempotency_key = $3",
+            )
+            .bind(&key.account)
+            .bind(key.tool)
+            .bind(&key.key)
+            .fetch_optional(writer)
+            .await?
+            .map(|row| KeyRow {
+                fingerprint: row.get(0),
+                state: row.get(1),
+                result: row.get(2),
+                started_at: row.get(3),
+                alive_at: row.get(4),
+                expires_at: row.get(5),
+            })
+        }))
+    }
+
+    async fn live_keys(&self, account: &str) -> Result<i64, StoreError> {
+        Ok(with_database!(&self.database, |writer, reader| {
+            sqlx::query_scalar("SELECT live FROM idempotency_key_counts WHERE account = $1")
+                .bind(account)
+                .fetch_optional(writer)
+                .await?
+                .unwrap_or(0)
+        }))
     }
 
     /// Sets the state (and result) of a key.
     async fn set_state(&self, key: &CallKey, state: &str, result: Option<String>) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET state = ?, result = ?, alive_at = ? WHERE account = ? AND tool = ? AND idempotency_key = ?",
-        )
-        .bind(state)
-        .bind(result)
-        .bind(now_ms())
-        .bind(&key.account)
-        .bind(key.tool)
-        .bind(&key.key)
-        .execute(self.database.writer())
-        .await?;
+        with_database!(&self.database, |writer, reader| {
+            sqlx::query(
+                "UPDATE idempotency_keys SET state = $1, result = $2, alive_at = $3 WHERE account = $4 AND tool = $5 AND idempotency_key = $6",
+            )
+            .bind(state)
+            .bind(result)
+            .bind(now_ms())
+            .bind(&key.account)
+            .bind(key.tool)
+            .bind(&key.key)
+            .execute(writer)
+            .await?;
+        });
         Ok(())
     }
 }
 
-/// `sql` inserting a key in flight since `now`, with its first seven parameters bound: account,
-/// tool, key, fingerprint, started, alive, expires.
-fn in_flight_key<'a>(
-    sql: &'static str,
-    key: &'a CallKey,
-    fingerprint: &'a str,
-    now: i64,
-    expires_at_ms: i64,
-) -> sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    sqlx::query(sql).bind(&key.account).bind(key.tool).bind(&key.key).bind(fingerprint).bind(now).bind(now).bind(expires_at_ms)
-}
-
 /// What a live key found by a claim says: its result, that it runs, or that it is unknown.
-fn held(row: &sqlx::sqlite::SqliteRow, fingerprint: &str) -> Claim {
-    if row.get::<&str, _>(0) != fingerprint {
+fn held(row: &KeyRow, fingerprint: &str) -> Claim {
+    if row.fingerprint != fingerprint {
         return Claim::OtherArguments;
     }
-    let started_at_ms = row.get::<i64, _>(3);
-    match row.get::<&str, _>(1) {
-        "done" => match row.get::<Option<&str>, _>(2).and_then(|result| serde_json::from_str(result).ok()) {
+    let started_at_ms = row.started_at;
+    match row.state.as_str() {
+        "done" => match row.result.as_deref().and_then(|result| serde_json::from_str(result).ok()) {
             Some(result) => Claim::Done(result),
             // A result too large to keep: the retry looks the call up instead.
             None => Claim::Unknown { started_at_ms },
         },
-        "in_flight" => Claim::InFlight { started_at_ms, alive_at_ms: row.get::<i64, _>(4) },
+        "in_flight" => Claim::InFlight { started_at_ms, alive_at_ms: row.alive_at },
         _ => Claim::Unknown { started_at_ms },
     }
 }
@@ -209,47 +262,17 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or_default()
 }
 
-impl SafeSendStore for SqliteSafeSends {
+impl SafeSendStore for SqlSafeSends {
     fn claim<'a>(&'a self, key: &'a CallKey, fingerprint: &'a str, expires_at_ms: i64) -> StoreFuture<'a, Claim> {
         Box::pin(async move { self.claim_now(key, fingerprint, expires_at_ms).await.map_err(failure) })
     }
 
     fn retake<'a>(&'a self, key: &'a CallKey, started_at_ms: i64, stale_before_ms: i64) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let now = now_ms();
-            let taken = sqlx::query(
-                "UPDATE idempotency_keys SET state = 'in_flight', started_at = ?, alive_at = ?
-                 WHERE account = ? AND tool = ? AND idempotency_key = ? AND started_at = ?
-                   AND (state = 'unknown' OR (state = 'in_flight' AND alive_at < ?) OR (state = 'done' AND result IS NULL))",
-            )
-            .bind(now)
-            .bind(now)
-            .bind(&key.account)
-            .bind(key.tool)
-            .bind(&key.key)
-            .bind(started_at_ms)
-            .bind(stale_before_ms)
-            .execute(self.database.writer())
-            .await
-            .map_err(|error| failure(error.into()))?;
-            Ok(taken.rows_affected() == 1)
-        })
+        Box::pin(async move { self.retake_now(key, started_at_ms, stale_before_ms).await.map_err(failure) })
     }
 
     fn touch<'a>(&'a self, key: &'a CallKey) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            sqlx::query(
-                "UPDATE idempotency_keys SET alive_at = ? WHERE account = ? AND tool = ? AND idempotency_key = ? AND state = 'in_flight'",
-            )
-            .bind(now_ms())
-            .bind(&key.account)
-            .bind(key.tool)
-            .bind(&key.key)
-            .execute(self.database.writer())
-            .await
-            .map_err(|error| failure(error.into()))?;
-            Ok(())
-        })
+        Box::pin(async move { self.touch_now(key).await.map_err(failure) })
     }
 
     fn settle<'a>(&'a self, key: &'a CallKey, result: &'a Value) -> StoreFuture<'a, ()> {
@@ -265,17 +288,7 @@ impl SafeSendStore for SqliteSafeSends {
     }
 
     fn release<'a>(&'a self, key: &'a CallKey) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            // The trigger takes the key off the account's count.
-            sqlx::query("DELETE FROM idempotency_keys WHERE account = ? AND tool = ? AND idempotency_key = ?")
-                .bind(&key.account)
-                .bind(key.tool)
-                .bind(&key.key)
-                .execute(self.database.writer())
-                .await
-                .map_err(|error| failure(error.into()))?;
-            Ok(())
-        })
+        Box::pin(async move { self.release_now(key).await.map_err(failure) })
     }
 
     fn last_send<'a>(
@@ -285,25 +298,85 @@ impl SafeSendStore for SqliteSafeSends {
         fingerprint: &'a str,
         since_ms: i64,
     ) -> StoreFuture<'a, Option<RecentSend>> {
-        Box::pin(async move {
-            let row = sqlx::query(
-                "SELECT sent_at, message_id, unknown FROM recent_sends WHERE account = ? AND tool = ? AND fingerprint = ? AND sent_at >= ?",
-            )
-            .bind(account)
-            .bind(tool)
-            .bind(fingerprint)
-            .bind(since_ms)
-            .fetch_optional(self.database.reader())
-            .await
-            .map_err(|error| failure(error.into()))?;
-            Ok(row.map(|row| RecentSend { at_ms: row.get(0), id: row.get(1), unknown: row.get::<i64, _>(2) != 0 }))
-        })
+        Box::pin(async move { self.last_send_now(account, tool, fingerprint, since_ms).await.map_err(failure) })
     }
 
     fn record_send<'a>(&'a self, account: &'a str, tool: &'static str, fingerprint: &'a str, send: &'a RecentSend) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
+        Box::pin(async move { self.record_send_now(account, tool, fingerprint, send).await.map_err(failure) })
+    }
+}
+
+/// The statements behind [`SafeSendStore`]'s methods that need nothing but one statement.
+impl SqlSafeSends {
+    async fn retake_now(&self, key: &CallKey, started_at_ms: i64, stale_before_ms: i64) -> Result<bool, StoreError> {
+        let taken = with_database!(&self.database, |writer, reader| {
             sqlx::query(
-                "INSERT INTO recent_sends (account, tool, fingerprint, sent_at, message_id, unknown) VALUES (?, ?, ?, ?, ?, ?)
+                "UPDATE idempotency_keys SET state = 'in_flight', started_at = $1, alive_at = $1
+                 WHERE account = $2 AND tool = $3 AND idempotency_key = $4 AND started_at = $5
+                   AND (state = 'unknown' OR (state = 'in_flight' AND alive_at < $6) OR (state = 'done' AND result IS NULL))",
+            )
+            .bind(now_ms())
+            .bind(&key.account)
+            .bind(key.tool)
+            .bind(&key.key)
+            .bind(started_at_ms)
+            .bind(stale_before_ms)
+            .execute(writer)
+            .await?
+            .rows_affected()
+        });
+        Ok(taken == 1)
+    }
+
+    async fn touch_now(&self, key: &CallKey) -> Result<(), StoreError> {
+        with_database!(&self.database, |writer, reader| {
+            sqlx::query("UPDATE idempotency_keys SET alive_at = $1 WHERE account = $2 AND tool = $3 AND idempotency_key = $4 AND state = 'in_flight'")
+                .bind(now_ms())
+                .bind(&key.account)
+                .bind(key.tool)
+                .bind(&key.key)
+                .execute(writer)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes a key; the trigger takes it off the account's count.
+    async fn release_now(&self, key: &CallKey) -> Result<(), StoreError> {
+        with_database!(&self.database, |writer, reader| {
+            sqlx::query("DELETE FROM idempotency_keys WHERE account = $1 AND tool = $2 AND idempotency_key = $3")
+                .bind(&key.account)
+                .bind(key.tool)
+                .bind(&key.key)
+                .execute(writer)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn last_send_now(
+        &self,
+        account: &str,
+        tool: &'static str,
+        fingerprint: &str,
+        since_ms: i64,
+    ) -> Result<Option<RecentSend>, StoreError> {
+        Ok(with_database!(&self.database, |writer, reader| {
+            sqlx::query("SELECT sent_at, message_id, unknown FROM recent_sends WHERE account = $1 AND tool = $2 AND fingerprint = $3 AND sent_at >= $4")
+                .bind(account)
+                .bind(tool)
+                .bind(fingerprint)
+                .bind(since_ms)
+                .fetch_optional(reader)
+                .await?
+                .map(|row| RecentSend { at_ms: row.get(0), id: row.get(1), unknown: row.get::<i64, _>(2) != 0 })
+        }))
+    }
+
+    async fn record_send_now(&self, account: &str, tool: &'static str, fingerprint: &str, send: &RecentSend) -> Result<(), StoreError> {
+        with_database!(&self.database, |writer, reader| {
+            sqlx::query(
+                "INSERT INTO recent_sends (account, tool, fingerprint, sent_at, message_id, unknown) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (account, tool, fingerprint) DO UPDATE SET sent_at = excluded.sent_at, message_id = excluded.message_id, unknown = excluded.unknown",
             )
             .bind(account)
@@ -312,67 +385,12 @@ impl SafeSendStore for SqliteSafeSends {
             .bind(send.at_ms)
             .bind(&send.id)
             .bind(i64::from(send.unknown))
-            .execute(self.database.writer())
-            .await
-            .map_err(|error| failure(error.into()))?;
-            Ok(())
-        })
+            .execute(writer)
+            .await?;
+        });
+        Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn key(name: &str) -> CallKey {
-        CallKey { account: "account-1".to_owned(), tool: "send_message", key: name.to_owned() }
-    }
-
-    #[tokio::test]
-    async fn keys_are_capped_per_account_counted_by_the_triggers_and_expired_ones_reused() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = SqliteSafeSends::open_with_cap(&directory.path().join("db"), Duration::from_secs(600), 2).await.unwrap();
-        let later = now_ms() + 60_000;
-        assert_eq!(store.claim(&key("a"), "f", later).await.unwrap(), Claim::Claimed);
-        assert_eq!(store.claim(&key("b"), "f", later).await.unwrap(), Claim::Claimed);
-        assert_eq!(store.claim(&key("c"), "f", later).await.unwrap(), Claim::Full { limit: 2 }, "the third live key is refused");
-        let other_account = CallKey { account: "account-2".to_owned(), ..key("c") };
-        assert_eq!(store.claim(&other_account, "f", later).await.unwrap(), Claim::Claimed, "the cap is per account");
-
-        assert!(matches!(store.claim(&key("a"), "f", later).await.unwrap(), Claim::InFlight { .. }));
-        assert_eq!(store.claim(&key("a"), "g", later).await.unwrap(), Claim::OtherArguments);
-        store.settle(&key("a"), &json!({"data": {"id": 7}})).await.unwrap();
-        assert_eq!(store.claim(&key("a"), "f", later).await.unwrap(), Claim::Done(json!({"data": {"id": 7}})));
-
-        store.release(&key("b")).await.unwrap();
-        assert_eq!(store.claim(&key("c"), "f", later).await.unwrap(), Claim::Claimed, "a released key frees its place");
-
-        // An expired key is taken over by a new call with the same key, without a new place.
-        sqlx::query("UPDATE idempotency_keys SET expires_at = 0 WHERE idempotency_key = 'a'")
-            .execute(store.database.writer())
-            .await
-            .unwrap();
-        assert_eq!(store.claim(&key("a"), "g", later).await.unwrap(), Claim::Claimed);
-        sqlx::query("UPDATE idempotency_keys SET expires_at = 0 WHERE idempotency_key = 'c'")
-            .execute(store.database.writer())
-            .await
-            .unwrap();
-        store.sweep(Duration::from_secs(600)).await.unwrap();
-        assert_eq!(store.claim(&key("d"), "f", later).await.unwrap(), Claim::Claimed, "a swept key frees its place");
-    }
-
-    #[tokio::test]
-    async fn only_one_retry_takes_over_a_key_with_an_unknown_outcome() {
-        let directory = tempfile::tempdir().unwrap();
-        let store = SqliteSafeSends::open(&directory.path().join("db"), Duration::from_secs(600)).await.unwrap();
-        assert_eq!(store.claim(&key("a"), "f", now_ms() + 60_000).await.unwrap(), Claim::Claimed);
-        store.mark_unknown(&key("a")).await.unwrap();
-        let Claim::Unknown { started_at_ms } = store.claim(&key("a"), "f", now_ms() + 60_000).await.unwrap() else { panic!("unknown") };
-        let stale_before = now_ms() - 20_000;
-        assert!(store.retake(&key("a"), started_at_ms, stale_before).await.unwrap());
-        assert!(!store.retake(&key("a"), started_at_ms, stale_before).await.unwrap(), "the second retry finds it taken");
-        assert!(matches!(store.claim(&key("a"), "f", now_ms() + 60_000).await.unwrap(), Claim::InFlight { .. }));
-    }
-}
+mod tests;

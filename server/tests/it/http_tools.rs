@@ -219,6 +219,29 @@ async fn upstream_failures_say_what_happened_and_whether_to_retry() {
 }
 
 #[tokio::test]
+async fn readyz_says_whether_the_database_answers() {
+    let database = clerk_store::testing::fresh_postgres_database().await;
+    let clerk_store::DatabaseUrl::Postgres(url) = &database else { unreachable!("a PostgreSQL database") };
+    let test = start(&["--database-url", url.connection_string()]).await;
+    let http = common::http();
+    let readyz = || http.get(format!("http://{}/readyz", test.server.address)).header("host", "10.0.0.7:8080").send();
+    let answer = readyz().await.unwrap();
+    assert_eq!((answer.status().as_u16(), answer.text().await.unwrap()), (200, "ready".to_owned()), "probed by address, any Host");
+
+    // The database goes away under the running server.
+    let options = url.connect_options();
+    let name = options.get_database().unwrap().to_owned();
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options.database("postgres")).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut admin).await.unwrap();
+    let answer = readyz().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 503);
+    assert_eq!(answer.text().await.unwrap(), "not ready: the database does not answer");
+    let alive = http.get(format!("http://{}/healthz", test.server.address)).send().await.unwrap();
+    assert_eq!(alive.status().as_u16(), 200, "yet the process is alive");
+    test.server.shutdown().await;
+}
+
+#[tokio::test]
 async fn healthz_and_dns_rebinding_protection() {
     let test = start(&[]).await;
     let http = common::http();

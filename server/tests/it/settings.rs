@@ -35,3 +35,12 @@ fn the_settings_command_prints_every_layer_merged_as_a_config_file() {
     std::fs::write(&round_trip, toml::to_string(&printed).unwrap()).unwrap();
     assert_eq!(settings_printed(&round_trip, &["settings"], &[]), printed);
 }
+
+#[test]
+fn the_settings_command_prints_a_database_url_without_its_password() {
+    let directory = tempfile::tempdir().unwrap();
+    let config = directory.path().join("clerk-mcp.toml");
+    std::fs::write(&config, "").unwrap();
+    let printed = settings_printed(&config, &["settings"], &[("CLERK_MCP_DATABASE_URL", "postgres://clerk:s3cret@db.internal:5432/clerk")]);
+    assert_eq!(printed["database_url"].as_str(), Some("postgres://clerk@db.internal:5432/clerk"));
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clerk_mcp::config::ConfigError;
 use clerk_mcp::{RunningServer, Settings};
+use clerk_store::DatabaseUrl;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam};
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
@@ -39,8 +40,29 @@ pub(crate) fn try_settings(directory: &std::path::Path, args: &[&str]) -> Result
             command_line.extend([flag, value]);
         }
     }
+    let postgres = postgres_for_this_run();
+    if let Some(url) = &postgres
+        && !args.contains(&"--database-url")
+    {
+        command_line.extend(["--database-url", url.as_str()]);
+    }
     command_line.extend(args);
     Settings::from_args(command_line).map(|(_, settings)| settings)
+}
+
+/// With `CLERK_MCP_TEST_DATABASE=postgres` (as `.ci/run`'s second pass sets it), each server
+/// keeps its sign-ins and keys in a fresh PostgreSQL database instead of SQLite, so that the
+/// same tests check both stores.
+fn postgres_for_this_run() -> Option<String> {
+    if std::env::var("CLERK_MCP_TEST_DATABASE").as_deref() != Ok("postgres") {
+        return None;
+    }
+    // Settings are read outside the test's runtime, so the database is made on a thread of its own.
+    let url = std::thread::spawn(|| tokio::runtime::Runtime::new().unwrap().block_on(clerk_store::testing::fresh_postgres_database()))
+        .join()
+        .unwrap();
+    let DatabaseUrl::Postgres(url) = url else { unreachable!("a PostgreSQL database") };
+    Some(url.connection_string().to_owned())
 }
 
 /// [`try_settings`], which must succeed.
