@@ -17,9 +17,14 @@ pub enum OAuthError {
         /// The operating system's reason.
         source: std::io::Error,
     },
-    /// The signing key file holds something else.
-    #[error("{0} is not a P-256 private key in PKCS#8; move it away to have a new one made (tokens signed with it stop working)")]
+    /// A signing key file holds something else.
+    #[error(
+        "{0} is not a P-256 private key in PKCS#8 (PEM or DER): make one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out FILE`, or move the generated one in the data directory away to have a new one made (tokens signed with it stop working)"
+    )]
     InvalidSigningKey(PathBuf),
+    /// The same key is given twice in `--signing-key-file`.
+    #[error("--signing-key-file {0} holds a key given before; give each key once (the first signs, the others only verify)")]
+    DuplicateSigningKey(PathBuf),
     /// `CLERK_MCP_VAULT_KEY` is not 32 bytes of base64.
     #[error("CLERK_MCP_VAULT_KEY must be 32 random bytes in base64, e.g. the output of `openssl rand -base64 32`")]
     InvalidVaultKey,

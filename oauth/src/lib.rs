@@ -25,6 +25,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clerk_store::postgres::Notification;
 use clerk_store::{DatabaseUrl, StoreError};
 use ipnet::IpNet;
 use jsonwebtoken::DecodingKey;
@@ -63,8 +64,11 @@ pub struct AuthorizationServerConfig {
     pub resource: String,
     /// Every scope a client may ask for.
     pub scopes: Vec<ScopeDescription>,
-    /// Holds the signing key and, unless configured, the vault key.
+    /// Holds the signing key and the vault key, unless they are configured.
     pub directory: PathBuf,
+    /// Files of the keys access tokens are signed with (`--signing-key-file`): the first
+    /// signs, all verify and are published. Empty: one key is generated into `directory`.
+    pub signing_key_files: Vec<PathBuf>,
     /// Where sign-ins are stored; `sqlite://DIRECTORY/oauth.db` by default.
     pub database: DatabaseUrl,
     /// Base64 of 32 bytes sealing the stored API keys; generated into `directory` when absent.
@@ -99,6 +103,7 @@ impl AuthorizationServerConfig {
             scopes,
             database: default_database(&directory),
             directory,
+            signing_key_files: Vec::new(),
             vault_key: None,
             sandbox: false,
             access_token_lifetime: Duration::from_secs(600),
@@ -120,7 +125,7 @@ pub fn default_database(directory: &std::path::Path) -> DatabaseUrl {
 pub struct AuthorizationServer {
     config: AuthorizationServerConfig,
     store: Arc<dyn store::SignInStore>,
-    signing_key: signing::SigningKey,
+    signing_keys: signing::SigningKeys,
     vault: vault::KeyVault,
     backend: Arc<dyn SignInBackend>,
     metadata_documents: clients::MetadataDocuments,
@@ -129,6 +134,8 @@ pub struct AuthorizationServer {
     /// Grants revoked recently enough that access tokens of theirs may still be unexpired;
     /// each is forgotten once every such token has expired.
     revoked_grants: Cache<String, ()>,
+    /// The task that hears other replicas' revocations, when the store is shared.
+    revocation_listener: Option<tokio::task::AbortHandle>,
 }
 
 /// Revoked grants remembered at most; far beyond what sign-ins (limited per address) can make
@@ -149,29 +156,28 @@ impl AuthorizationServer {
                 .map_err(|source| OAuthError::SecretFile { path: directory.clone(), source })?;
         }
         let store = store::open(&config.database).await?;
-        let signing_key = signing::SigningKey::load_or_create(&directory.join("signing-key.p8"))?;
+        let signing_keys = signing::SigningKeys::load(&config.signing_key_files, directory)?;
         let vault = vault::KeyVault::open(config.vault_key.as_deref(), &vault_key_path(directory))?;
         let redirects = clients::RedirectPolicy::new(&config.redirect_schemes).map_err(OAuthError::RedirectScheme)?;
         // An access token outlives its grant's revocation by at most its lifetime, plus the
         // resource server's clock leeway.
         let token_life = config.access_token_lifetime + Duration::from_secs(60);
         let revoked_grants = Cache::builder().max_capacity(REMEMBERED_REVOCATIONS).time_to_live(token_life).build();
-        let recent = store::now() - token_life.as_secs() as i64;
-        for grant in store.revoked_grants_since(recent).await? {
-            revoked_grants.insert(grant, ());
-        }
+        remember_recent_revocations(store.as_ref(), &revoked_grants, token_life).await?;
+        let revocation_listener = follow_other_replicas_revocations(&store, &revoked_grants, token_life);
         let metadata_documents = clients::MetadataDocuments::new(config.allow_local_metadata_documents, redirects.clone());
         let limits = limits::CostlyRequestLimits::new(config.trusted_proxies.clone());
         Ok(Arc::new(AuthorizationServer {
             config,
             store,
-            signing_key,
+            signing_keys,
             vault,
             backend,
             metadata_documents,
             limits,
             redirects,
             revoked_grants,
+            revocation_listener,
         }))
     }
 
@@ -186,14 +192,14 @@ impl AuthorizationServer {
         &self.config.issuer
     }
 
-    /// The key access tokens are checked with, and its id.
-    pub fn verification_key(&self) -> (&str, &DecodingKey) {
-        (&self.signing_key.key_id, self.signing_key.decoding())
+    /// The key that checks access tokens naming `key_id`, while that key is in force.
+    pub fn verification_key(&self, key_id: &str) -> Option<&DecodingKey> {
+        self.signing_keys.find(key_id).map(signing::SigningKey::decoding)
     }
 
     /// The public keys, as the JWKS endpoint publishes them.
     pub fn jwks(&self) -> JwkSet {
-        self.signing_key.jwks()
+        self.signing_keys.jwks()
     }
 
     /// True when the grant an access token belongs to (its `sid`) was revoked: by the user,
@@ -210,6 +216,10 @@ impl AuthorizationServer {
 
     /// Closes the store; the server answers 503 to whatever needs it afterwards.
     pub async fn close(&self) {
+        // The listener holds a connection, which closing the store would wait for.
+        if let Some(listener) = &self.revocation_listener {
+            listener.abort();
+        }
         self.store.close().await;
     }
 
@@ -224,6 +234,53 @@ impl AuthorizationServer {
     fn scope_description(&self, scope: &str) -> Option<&str> {
         self.config.scopes.iter().find(|known| known.name == scope).map(|known| known.description.as_str())
     }
+}
+
+impl Drop for AuthorizationServer {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.revocation_listener {
+            listener.abort();
+        }
+    }
+}
+
+/// Puts the grants revoked within the last `token_life` into `revoked_grants`: older ones have
+/// no unexpired access token left.
+async fn remember_recent_revocations(
+    store: &dyn store::SignInStore,
+    revoked_grants: &Cache<String, ()>,
+    token_life: Duration,
+) -> Result<(), StoreError> {
+    let since = store::now() - token_life.as_secs() as i64;
+    for grant in store.revoked_grants_since(since).await? {
+        revoked_grants.insert(grant, ());
+    }
+    Ok(())
+}
+
+/// On a shared store, hears every grant another replica revokes, so that this one refuses its
+/// access tokens too, within the moment PostgreSQL takes to deliver a notice; after any gap
+/// in listening it reads the recent revocations again.
+fn follow_other_replicas_revocations(
+    store: &Arc<dyn store::SignInStore>,
+    revoked_grants: &Cache<String, ()>,
+    token_life: Duration,
+) -> Option<tokio::task::AbortHandle> {
+    let mut notices = store.revocation_notices()?;
+    let (store, revoked_grants) = (Arc::clone(store), revoked_grants.clone());
+    let task = tokio::spawn(async move {
+        loop {
+            match notices.next().await {
+                Notification::Message(grant) => revoked_grants.insert(grant, ()),
+                Notification::Missed => {
+                    if let Err(error) = remember_recent_revocations(store.as_ref(), &revoked_grants, token_life).await {
+                        tracing::warn!("cannot read the recent revocations after a gap in listening for them: {error}");
+                    }
+                }
+            }
+        }
+    });
+    Some(task.abort_handle())
 }
 
 /// Checks the app schemes an operator wants allowed for redirect URIs (`--redirect-scheme`);

@@ -1,8 +1,11 @@
-//! The ES256 key access tokens are signed with, and the tokens themselves: minted here, and
-//! read back here when a client revokes one. The resource server checks them with
-//! [`SigningKey::decoding`] through [`crate::AuthorizationServer::verification_key`].
+//! The ES256 keys access tokens are signed with, and the tokens themselves: minted here, and
+//! read back here when a client revokes one. The resource server checks them through
+//! [`crate::AuthorizationServer::verification_key`].
+//!
+//! Several keys may be in force at once, so that a key can be rotated without signing anyone
+//! out: the first signs, every one verifies and is published in the JWKS.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,8 +36,54 @@ pub(crate) struct AccessClaims<'a> {
     pub(crate) exp: i64,
 }
 
-/// The ES256 key, kept in the data directory (PKCS#8, mode 0600) so that tokens stay valid
-/// across restarts.
+/// The keys in force: the first signs; all of them verify and are published.
+pub(crate) struct SigningKeys {
+    keys: Vec<SigningKey>,
+}
+
+impl SigningKeys {
+    /// The configured key files (`--signing-key-file`), or else the one key kept in `directory`
+    /// (made on first start).
+    pub(crate) fn load(configured: &[PathBuf], directory: &Path) -> Result<SigningKeys, OAuthError> {
+        if configured.is_empty() {
+            return Ok(SigningKeys { keys: vec![SigningKey::load_or_create(&directory.join("signing-key.p8"))?] });
+        }
+        let mut keys: Vec<SigningKey> = Vec::with_capacity(configured.len());
+        for path in configured {
+            let key = SigningKey::read(path)?;
+            if keys.iter().any(|known| known.key_id == key.key_id) {
+                return Err(OAuthError::DuplicateSigningKey(path.clone()));
+            }
+            keys.push(key);
+        }
+        Ok(SigningKeys { keys })
+    }
+
+    /// The key new tokens are signed with.
+    pub(crate) fn signing(&self) -> &SigningKey {
+        &self.keys[0]
+    }
+
+    /// The key with this id, if it is in force.
+    pub(crate) fn find(&self, key_id: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|key| key.key_id == key_id)
+    }
+
+    /// The public halves, as published at the JWKS endpoint: the signing key first.
+    pub(crate) fn jwks(&self) -> JwkSet {
+        JwkSet { keys: self.keys.iter().map(|key| key.jwk.clone()).collect() }
+    }
+
+    /// The grant (`sid`) of an access token one of these keys signed for `issuer`, even an
+    /// expired one: revoking a token must work whatever its age.
+    pub(crate) fn grant_of_own_token(&self, token: &str, issuer: &str) -> Option<String> {
+        let key_id = jsonwebtoken::decode_header(token).ok()?.kid?;
+        self.find(&key_id)?.grant_of_own_token(token, issuer)
+    }
+}
+
+/// One ES256 key: by default kept in the data directory (PKCS#8, mode 0600) so that tokens stay
+/// valid across restarts; for replicas, a file of the operator's that every replica reads.
 pub(crate) struct SigningKey {
     pub(crate) key_id: String,
     encoding: EncodingKey,
@@ -51,10 +100,30 @@ impl SigningKey {
                 .to_vec()
         })
         .map_err(|source| OAuthError::SecretFile { path: path.to_owned(), source })?;
+        SigningKey::from_pkcs8(&pkcs8, path)
+    }
+
+    /// A key file the operator made: PKCS#8, in PEM (`-----BEGIN PRIVATE KEY-----`, as
+    /// `openssl genpkey` writes it) or DER.
+    pub(crate) fn read(path: &Path) -> Result<SigningKey, OAuthError> {
+        let contents = std::fs::read(path).map_err(|source| OAuthError::SecretFile { path: path.to_owned(), source })?;
+        let pkcs8 = if contents.starts_with(b"-----BEGIN") {
+            match pem::parse(&contents) {
+                Ok(block) if block.tag() == "PRIVATE KEY" => block.into_contents(),
+                _ => return Err(OAuthError::InvalidSigningKey(path.to_owned())),
+            }
+        } else {
+            contents
+        };
+        SigningKey::from_pkcs8(&pkcs8, path)
+    }
+
+    fn from_pkcs8(pkcs8: &[u8], path: &Path) -> Result<SigningKey, OAuthError> {
         let invalid = || OAuthError::InvalidSigningKey(path.to_owned());
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &SystemRandom::new()).map_err(|_| invalid())?;
-        let encoding = EncodingKey::from_ec_der(&pkcs8);
-        // The key id is derived from the public key, so it changes exactly when the key does.
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &SystemRandom::new()).map_err(|_| invalid())?;
+        let encoding = EncodingKey::from_ec_der(pkcs8);
+        // The key id is derived from the public key, so it changes exactly when the key does,
+        // and every replica reading the same file names it alike.
         let public = ring::signature::KeyPair::public_key(&pair).as_ref().to_vec();
         let key_id = URL_SAFE_NO_PAD.encode(&digest::digest(&digest::SHA256, &public).as_ref()[..12]);
         let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).map_err(|_| invalid())?;
@@ -69,11 +138,6 @@ impl SigningKey {
         &self.decoding
     }
 
-    /// The public half, as published at the JWKS endpoint.
-    pub(crate) fn jwks(&self) -> JwkSet {
-        JwkSet { keys: vec![self.jwk.clone()] }
-    }
-
     /// A signed access token with these claims, typed `at+jwt`.
     pub(crate) fn mint_access_token(&self, claims: &AccessClaims<'_>) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(Algorithm::ES256);
@@ -82,9 +146,8 @@ impl SigningKey {
         jsonwebtoken::encode(&header, claims, &self.encoding)
     }
 
-    /// The grant (`sid`) of an access token this key signed for `issuer`, even an expired one:
-    /// revoking a token must work whatever its age.
-    pub(crate) fn grant_of_own_token(&self, token: &str, issuer: &str) -> Option<String> {
+    /// The grant (`sid`) of an access token this key signed for `issuer`, even an expired one.
+    fn grant_of_own_token(&self, token: &str, issuer: &str) -> Option<String> {
         #[derive(Deserialize)]
         struct GrantClaim {
             sid: String,
@@ -139,5 +202,43 @@ mod tests {
         assert_eq!(key.grant_of_own_token(&expired, "http://other.test"), None);
         let other = SigningKey::load_or_create(&directory.path().join("other.p8")).unwrap();
         assert_eq!(other.grant_of_own_token(&expired, "http://issuer.test"), None, "another key's token");
+    }
+
+    /// A PKCS#8 key in PEM, as `openssl genpkey` writes it.
+    fn write_pem_key(path: &Path) {
+        let der = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
+        std::fs::write(path, pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()))).unwrap();
+    }
+
+    #[test]
+    fn configured_keys_sign_with_the_first_and_verify_with_all() {
+        let directory = tempfile::tempdir().unwrap();
+        let (old, new) = (directory.path().join("old.pem"), directory.path().join("new.pem"));
+        write_pem_key(&old);
+        write_pem_key(&new);
+        let before = SigningKeys::load(std::slice::from_ref(&old), directory.path()).unwrap();
+        let old_token = before.signing().mint_access_token(&claims(4_000_000_000)).unwrap();
+        let during = SigningKeys::load(&[new.clone(), old.clone()], directory.path()).unwrap();
+        assert_eq!(during.jwks().keys.len(), 2, "both keys are published");
+        assert_ne!(during.signing().key_id, before.signing().key_id, "the new key signs");
+        assert_eq!(during.grant_of_own_token(&old_token, "http://issuer.test").as_deref(), Some("grant-1"), "the old key still verifies");
+        let after = SigningKeys::load(&[new], directory.path()).unwrap();
+        assert_eq!(after.grant_of_own_token(&old_token, "http://issuer.test"), None, "a retired key verifies nothing");
+        assert!(!directory.path().join("signing-key.p8").exists(), "nothing is generated when keys are configured");
+    }
+
+    #[test]
+    fn a_configured_key_file_must_hold_one_new_p256_key() {
+        let directory = tempfile::tempdir().unwrap();
+        let key = directory.path().join("key.pem");
+        write_pem_key(&key);
+        let twice = SigningKeys::load(&[key.clone(), key.clone()], directory.path());
+        assert!(matches!(twice, Err(OAuthError::DuplicateSigningKey(_))));
+        let certificate = directory.path().join("certificate.pem");
+        std::fs::write(&certificate, pem::encode(&pem::Pem::new("CERTIFICATE", vec![1, 2, 3]))).unwrap();
+        let error = SigningKeys::load(&[certificate], directory.path()).err().unwrap();
+        assert!(error.to_string().contains("openssl genpkey"), "{error}");
+        let missing = SigningKeys::load(&[directory.path().join("missing.pem")], directory.path()).err().unwrap();
+        assert!(matches!(missing, OAuthError::SecretFile { .. }), "{missing}");
     }
 }

@@ -1,7 +1,8 @@
 //! The authorization server on its own, through its HTTP endpoints on loopback: codes and
 //! refresh tokens stop working when they expire, and everything a client holds survives a
 //! restart on the same directory (database, signing key, vault key). Every test runs on SQLite
-//! and on a fresh PostgreSQL database.
+//! and on a fresh PostgreSQL database; replicas sharing one PostgreSQL database share sign-ins
+//! and hear each other's revocations.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,13 +42,17 @@ struct Running {
 /// Serves an authorization server from `directory` on a fresh loopback port. The issuer is
 /// fixed so that tokens stay valid across the restart.
 async fn serve(directory: &std::path::Path, database: &DatabaseUrl, listener: tokio::net::TcpListener, lifetimes: (u64, u64)) -> Running {
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let scopes = vec![ScopeDescription { name: "contacts:read".into(), description: "Search contacts".into() }];
     let mut config =
         AuthorizationServerConfig::new("http://issuer.test".into(), "http://issuer.test/mcp".into(), scopes, directory.to_owned());
     config.code_lifetime = Duration::from_secs(lifetimes.0);
     config.refresh_token_lifetime = Duration::from_secs(lifetimes.1);
     config.database = database.clone();
+    serve_with(config, listener).await
+}
+
+async fn serve_with(config: AuthorizationServerConfig, listener: tokio::net::TcpListener) -> Running {
+    let base = format!("http://{}", listener.local_addr().unwrap());
     let server = AuthorizationServer::open(config, Arc::new(OneKey)).await.unwrap();
     let router = server.router();
     let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -55,11 +60,16 @@ async fn serve(directory: &std::path::Path, database: &DatabaseUrl, listener: to
     Running { server, base, http, task }
 }
 
-/// The account (`sub`) an access token names.
-fn account_of(tokens: &Value) -> String {
+/// A claim of the access token in a token response.
+fn claim_of(tokens: &Value, claim: &str) -> String {
     let payload = tokens["access_token"].as_str().unwrap().split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    claims["sub"].as_str().unwrap().to_owned()
+    claims[claim].as_str().unwrap().to_owned()
+}
+
+/// The account (`sub`) an access token names.
+fn account_of(tokens: &Value) -> String {
+    claim_of(tokens, "sub")
 }
 
 /// The stores every test runs on: SQLite in `directory`, and a fresh PostgreSQL database.
@@ -228,6 +238,72 @@ async fn a_store_outage_is_temporary_on(directory: &std::path::Path, database: &
     let description = error["error_description"].as_str().unwrap();
     assert!(!description.contains("pool") && !description.contains("sqlx"), "no driver detail reaches a client: {description}");
     running.task.abort();
+}
+
+#[tokio::test]
+async fn replicas_on_one_postgres_share_sign_ins_and_hear_each_others_revocations() {
+    let keys = tempfile::tempdir().unwrap();
+    let signing_key = keys.path().join("signing-key.pem");
+    let status = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"])
+        .arg(&signing_key)
+        .status();
+    if !status.is_ok_and(|status| status.success()) {
+        // Without openssl, the same PKCS#8 PEM from ring.
+        let der = ring::signature::EcdsaKeyPair::generate_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &ring::rand::SystemRandom::new(),
+        )
+        .unwrap();
+        std::fs::write(&signing_key, pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()))).unwrap();
+    }
+    let database = clerk_store::testing::fresh_postgres_database().await;
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let directory = tempfile::tempdir().unwrap();
+        let scopes = vec![ScopeDescription { name: "contacts:read".into(), description: "Search contacts".into() }];
+        let mut config = AuthorizationServerConfig::new(
+            "http://issuer.test".into(),
+            "http://issuer.test/mcp".into(),
+            scopes,
+            directory.path().to_owned(),
+        );
+        config.database = database.clone();
+        config.signing_key_files = vec![signing_key.clone()];
+        config.vault_key = Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_owned());
+        replicas.push((serve_with(config, listener().await).await, directory));
+    }
+    let ((first, _), (second, _)) = (&replicas[0], &replicas[1]);
+    let (client_id, code) = first.code().await;
+    let (status, tokens) = second.exchange(&client_id, &code).await;
+    assert_eq!(status, 200, "a code from one replica is redeemed at the other: {tokens}");
+    let account = account_of(&tokens);
+    assert_eq!(first.server.upstream_api_key(&account).await.ok().as_deref(), Some(GOOD_KEY), "both open the sealed key");
+    let kid = |jwks: Value| jwks["keys"][0]["kid"].clone();
+    let jwks_of = |running: &Running| running.http.get(format!("{}/jwks.json", running.base)).send();
+    assert_eq!(kid(jwks_of(first).await.unwrap().json().await.unwrap()), kid(jwks_of(second).await.unwrap().json().await.unwrap()));
+    let (status, refreshed) = first.refresh(&client_id, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{refreshed}");
+
+    let grant = claim_of(&tokens, "sid");
+    assert!(!first.server.is_grant_revoked(&grant) && !second.server.is_grant_revoked(&grant));
+    let revoked = second
+        .http
+        .post(format!("{}/revoke", second.base))
+        .form(&[("token", refreshed["refresh_token"].as_str().unwrap()), ("client_id", &client_id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let started = std::time::Instant::now();
+    while !first.server.is_grant_revoked(&grant) {
+        assert!(started.elapsed() < Duration::from_secs(1), "the other replica hears of the revocation within a second");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    println!("revocation heard by the other replica after {:?}", started.elapsed());
+    for (replica, _) in replicas {
+        replica.stop().await;
+    }
 }
 
 /// Everything the store holds, as bytes: the SQLite file, or a dump of PostgreSQL's tables.

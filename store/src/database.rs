@@ -3,7 +3,7 @@
 //! same statements on it, whichever it is. Statements are written with `$1, $2, ...`
 //! placeholders, which both SQLite and PostgreSQL read.
 
-use crate::postgres::PostgresDatabase;
+use crate::postgres::{Notifications, PostgresDatabase};
 use crate::sqlite::SqliteDatabase;
 use crate::{DatabaseUrl, Migration, StoreError};
 
@@ -34,6 +34,15 @@ impl Database {
             DatabaseUrl::Sqlite(path) => Database::Sqlite(SqliteDatabase::open_part(path, schema.migrations_table, schema.sqlite).await?),
             DatabaseUrl::Postgres(url) => Database::Postgres(PostgresDatabase::open(url, schema.migrations_table, schema.postgres).await?),
         })
+    }
+
+    /// What other replicas publish on `channel`; `None` for SQLite, which one process has alone
+    /// and so sees every change itself.
+    pub fn notifications(&self, channel: &'static str) -> Option<Notifications> {
+        match self {
+            Database::Sqlite(_) => None,
+            Database::Postgres(database) => Some(database.notifications(channel)),
+        }
     }
 
     /// Closes every connection.

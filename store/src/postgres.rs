@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 
 use crate::url::PostgresUrl;
 use crate::{Migration, StoreError, migrations};
@@ -47,6 +47,71 @@ impl PostgresDatabase {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// What any replica publishes on `channel` (`NOTIFY`, or `pg_notify` in a trigger), as this
+    /// replica receives it.
+    pub fn notifications(&self, channel: &'static str) -> Notifications {
+        Notifications { pool: self.pool.clone(), channel, listener: None }
+    }
+}
+
+/// How long a lost listener waits before connecting again.
+const RELISTEN_DELAY: Duration = Duration::from_secs(1);
+
+/// What [`Notifications::next`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notification {
+    /// A message's payload.
+    Message(String),
+    /// The listener (re)connected: whatever was published before, while it was not listening,
+    /// is lost, so the receiver reads what it needs from the tables again.
+    Missed,
+}
+
+/// The messages of one channel, on a connection of the pool that is made again when lost.
+/// Drop it before closing the database: closing waits for every connection to come back.
+pub struct Notifications {
+    pool: PgPool,
+    channel: &'static str,
+    listener: Option<PgListener>,
+}
+
+impl Notifications {
+    /// The next message, or [`Notification::Missed`] after every (re)connection, the first
+    /// included. While the database cannot be reached it tries again every second.
+    pub async fn next(&mut self) -> Notification {
+        loop {
+            let Some(listener) = &mut self.listener else {
+                match listen(&self.pool, self.channel).await {
+                    Ok(listener) => {
+                        self.listener = Some(listener);
+                        return Notification::Missed;
+                    }
+                    Err(error) => {
+                        tracing::warn!("cannot listen on the database's {} channel, trying again: {error}", self.channel);
+                        tokio::time::sleep(RELISTEN_DELAY).await;
+                        continue;
+                    }
+                }
+            };
+            match listener.try_recv().await {
+                Ok(Some(notification)) => return Notification::Message(notification.payload().to_owned()),
+                // The connection was lost, and sqlx has made a new one that listens again.
+                Ok(None) => return Notification::Missed,
+                Err(error) => {
+                    tracing::warn!("lost the database's {} channel, listening again: {error}", self.channel);
+                    self.listener = None;
+                    tokio::time::sleep(RELISTEN_DELAY).await;
+                }
+            }
+        }
+    }
+}
+
+async fn listen(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(channel).await?;
+    Ok(listener)
 }
 
 #[cfg(all(test, feature = "testing"))]
@@ -81,5 +146,35 @@ mod tests {
         for database in databases {
             database.close().await;
         }
+    }
+
+    #[tokio::test]
+    async fn a_replica_hears_what_another_publishes_and_learns_when_it_may_have_missed_some() {
+        let url = crate::testing::fresh_postgres_database().await;
+        let (Database::Postgres(listening), Database::Postgres(publishing)) =
+            (Database::open(&url, &SCHEMA).await.unwrap(), Database::open(&url, &SCHEMA).await.unwrap())
+        else {
+            panic!("a PostgreSQL URL opens PostgreSQL")
+        };
+        let mut notifications = listening.notifications("clerk_test_channel");
+        async fn next(notifications: &mut Notifications) -> Notification {
+            tokio::time::timeout(Duration::from_secs(10), notifications.next()).await.expect("a notification within 10 s")
+        }
+        assert_eq!(next(&mut notifications).await, Notification::Missed, "the first connection");
+        sqlx::query("SELECT pg_notify('clerk_test_channel', 'grant-1')").execute(publishing.pool()).await.unwrap();
+        assert_eq!(next(&mut notifications).await, Notification::Message("grant-1".to_owned()));
+        // The listening connection dies (a database restart, a network cut): the listener says
+        // so once it is back, then hears what is published after.
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()")
+            .execute(publishing.pool())
+            .await
+            .unwrap();
+        assert_eq!(next(&mut notifications).await, Notification::Missed, "after the connection was lost");
+        sqlx::query("SELECT pg_notify('clerk_test_channel', 'grant-2')").execute(publishing.pool()).await.unwrap();
+        assert_eq!(next(&mut notifications).await, Notification::Message("grant-2".to_owned()));
+        // The listener holds a connection of the pool, which closing waits for.
+        drop(notifications);
+        listening.close().await;
+        publishing.close().await;
     }
 }

@@ -23,7 +23,7 @@ pub(super) async fn revoke(State(server): State<Server>, headers: HeaderMap, bod
     };
     let grant_id = match server.store.refresh_token_grant(&token_hash(token)).await {
         Ok(Some(grant_id)) => Some(grant_id),
-        Ok(None) => server.signing_key.grant_of_own_token(token, &server.config.issuer),
+        Ok(None) => server.signing_keys.grant_of_own_token(token, &server.config.issuer),
         Err(error) => return storage_failed(error),
     };
     let grant = match grant_id {

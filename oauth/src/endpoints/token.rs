@@ -156,7 +156,8 @@ async fn issue_tokens(server: &AuthorizationServer, grant: &Grant, scope: &str) 
         exp: issued_at + lifetime,
     };
     let access_token = server
-        .signing_key
+        .signing_keys
+        .signing()
         .mint_access_token(&claims)
         .map_err(|error| TokenError::new("server_error", format!("cannot sign the token: {error}")))?;
     let refresh_token = random_token();

@@ -182,6 +182,10 @@ pub(crate) trait SignInStore: Send + Sync + 'static {
     /// Grants revoked at or after `since`: older ones have no live access token left.
     async fn revoked_grants_since(&self, since: i64) -> Result<Vec<String>, StoreError>;
 
-    /// Closes the connections; later calls fail.
+    /// The grants other replicas revoke, as they do; `None` when no other process shares the
+    /// store.
+    fn revocation_notices(&self) -> Option<clerk_store::postgres::Notifications>;
+
+    /// Closes the connections; later calls fail. Drop the notices first: they hold one.
     async fn close(&self);
 }

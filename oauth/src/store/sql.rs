@@ -4,6 +4,7 @@
 //! `UPDATE ... WHERE used_at IS NULL RETURNING`, so two concurrent redemptions cannot both win,
 //! on one server or across replicas.
 
+use clerk_store::postgres::Notifications;
 use clerk_store::{Database, DatabaseUrl, Migration, Schema, StoreError, with_database};
 use sqlx::Row;
 
@@ -23,6 +24,11 @@ static SCHEMA: Schema = Schema {
     postgres: &[
         Migration { version: 1, description: "initial", sql: include_str!("../../migrations/postgres/0001_initial.sql") },
         Migration { version: 2, description: "bounds", sql: include_str!("../../migrations/postgres/0002_bounds.sql") },
+        Migration {
+            version: 3,
+            description: "revocation notices",
+            sql: include_str!("../../migrations/postgres/0003_revocation_notices.sql"),
+        },
     ],
 };
 
@@ -330,7 +336,14 @@ impl SignInStore for SqlSignInStore {
         })
     }
 
+    fn revocation_notices(&self) -> Option<Notifications> {
+        self.database.notifications(REVOCATION_CHANNEL)
+    }
+
     async fn close(&self) {
         self.database.close().await;
     }
 }
+
+/// Where PostgreSQL publishes each revoked grant's id (a trigger of migration 3).
+const REVOCATION_CHANNEL: &str = "clerk_mcp_revoked_grants";

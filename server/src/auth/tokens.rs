@@ -137,10 +137,7 @@ impl ResourceServer {
                 let keys = jwks.read().expect("the JWKS lock is never poisoned");
                 keys.0.find(kid).and_then(|jwk| DecodingKey::from_jwk(jwk).ok())
             }
-            Keys::BuiltIn(authorization_server) => {
-                let (key_id, key) = authorization_server.verification_key();
-                (key_id == kid).then(|| key.clone())
-            }
+            Keys::BuiltIn(authorization_server) => authorization_server.verification_key(kid).cloned(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! `CLERK_MCP_VAULT_KEY`. The HTTP server turns a mode into its layers in `http::auth_layers`.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clerk_store::DatabaseUrl;
 use ipnet::IpNet;
@@ -35,6 +35,9 @@ pub enum AuthMode {
         /// Base64 of the 32-byte key sealing users' API keys at rest, from CLERK_MCP_VAULT_KEY
         /// only; without it one is generated into the data directory.
         vault_key: Option<String>,
+        /// Files of the token signing keys (the first signs); none: one generated into the
+        /// data directory.
+        signing_key_files: Vec<PathBuf>,
         /// Where sign-ins are stored.
         database: DatabaseUrl,
     },
@@ -59,7 +62,19 @@ impl AuthMode {
                 let redirect_schemes: Vec<String> =
                     options.redirect_schemes.iter().map(|scheme| scheme.trim().to_owned()).filter(|scheme| !scheme.is_empty()).collect();
                 clerk_oauth::check_redirect_schemes(&redirect_schemes).map_err(ConfigError::RedirectScheme)?;
-                Ok(AuthMode::Builtin { trusted_proxies, redirect_schemes, public_url, vault_key, database })
+                let signing_key_files: Vec<PathBuf> =
+                    options.signing_key_files.iter().filter(|path| !path.as_os_str().is_empty()).cloned().collect();
+                // Replicas share sign-ins, so each must open every sealed key and check every
+                // token: keys generated into each replica's own data directory would differ.
+                if matches!(database, DatabaseUrl::Postgres(_)) {
+                    if vault_key.is_none() {
+                        return Err(ConfigError::SharedDatabaseNeedsKey("CLERK_MCP_VAULT_KEY (the key sealing stored API keys)"));
+                    }
+                    if signing_key_files.is_empty() {
+                        return Err(ConfigError::SharedDatabaseNeedsKey("--signing-key-file (the key access tokens are signed with)"));
+                    }
+                }
+                Ok(AuthMode::Builtin { trusted_proxies, redirect_schemes, public_url, vault_key, signing_key_files, database })
             }
         }
     }

@@ -123,6 +123,16 @@ pub enum ConfigError {
     /// `--confirm-campaigns-over` is neither a number nor `never`.
     #[error("--confirm-campaigns-over `{0}`: write a number of contacts (0 asks for every campaign) or `never`")]
     ConfirmThreshold(String),
+    /// A database shared by replicas, with a key each replica would otherwise generate itself.
+    #[error(
+        "a postgres:// --database-url is shared by replicas, which must all use the same keys: set {0} on every replica (see the README, \"Running several replicas\")"
+    )]
+    SharedDatabaseNeedsKey(&'static str),
+    /// A database shared by replicas, with the embedded sandbox, which each process has alone.
+    #[error(
+        "a postgres:// --database-url is for replicas that share one upstream, but without --upstream each process runs its own embedded sandbox: give --upstream (the Clerk Chat API, or a standalone `clerk-sandbox` every replica reaches), or leave --database-url unset on one machine"
+    )]
+    SharedDatabaseWithoutUpstream,
     /// `--database-url` names no usable store.
     #[error("--database-url: {0}")]
     DatabaseUrl(#[source] clerk_store::StoreError),
@@ -150,6 +160,10 @@ impl Settings {
             Some(url) => DatabaseUrl::parse(url).map_err(ConfigError::DatabaseUrl)?,
             None => clerk_oauth::default_database(&oauth_directory(&data_dir)),
         };
+        let upstream = options.upstream.clone().filter(|url| !url.trim().is_empty());
+        if matches!(database, DatabaseUrl::Postgres(_)) && upstream.is_none() {
+            return Err(ConfigError::SharedDatabaseWithoutUpstream);
+        }
         let auth = AuthMode::resolve(&options, &database)?;
         let safety = safety_settings(&options.sends)?;
         let mut allowed_hosts = options.allowed_hosts.clone();
@@ -165,7 +179,7 @@ impl Settings {
             options.allowed_origins.clone().unwrap_or_else(|| vec![format!("http://localhost:{port}"), format!("http://127.0.0.1:{port}")]);
         Ok(Settings {
             data_dir,
-            upstream: options.upstream.clone().filter(|url| !url.trim().is_empty()),
+            upstream,
             api_key: std::env::var("CLERK_API_KEY").ok().map(|key| key.trim().to_owned()).filter(|key| !key.is_empty()),
             upstream_timeout: Duration::from_secs(options.upstream_timeout),
             log_format: options.log_format,

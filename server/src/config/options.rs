@@ -125,6 +125,13 @@ pub struct Options {
     /// the connection's peer is the client.
     #[arg(long = "trusted-proxy", global = true, env = "CLERK_MCP_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR")]
     pub trusted_proxies: Vec<String>,
+    /// HTTP with --auth builtin: files of the ES256 keys access tokens are signed with (PKCS#8,
+    /// PEM or DER), comma-separated: the first signs; every one verifies and is published in
+    /// the JWKS, so that a key can be rotated without signing anyone out. Required with a
+    /// postgres:// database, where every replica must sign with the same keys.
+    /// [default: DATA_DIR/oauth/signing-key.p8, generated on first start]
+    #[arg(long = "signing-key-file", global = true, env = "CLERK_MCP_SIGNING_KEY_FILES", value_delimiter = ',', value_name = "PATH")]
+    pub signing_key_files: Vec<PathBuf>,
     /// HTTP with --auth builtin: app schemes a client may register redirect URIs with, beside
     /// https, http on loopback, reverse-DNS schemes (com.example.app) and known clients'
     /// (cursor), comma-separated.

@@ -66,7 +66,7 @@ pub(super) async fn for_mode(settings: &Settings, public_base: &str, upstream: &
                 middleware: Middleware::Token(resource_server),
             })
         }
-        AuthMode::Builtin { vault_key, database, trusted_proxies, redirect_schemes, .. } => {
+        AuthMode::Builtin { vault_key, signing_key_files, database, trusted_proxies, redirect_schemes, .. } => {
             let mut config = AuthorizationServerConfig::new(
                 public_base.to_owned(),
                 format!("{public_base}/mcp"),
@@ -74,6 +74,7 @@ pub(super) async fn for_mode(settings: &Settings, public_base: &str, upstream: &
                 settings.oauth_directory(),
             );
             config.vault_key = vault_key.clone();
+            config.signing_key_files = signing_key_files.clone();
             config.database = database.clone();
             config.sandbox = upstream.sandbox.is_some();
             config.trusted_proxies = trusted_proxies.clone();

@@ -44,3 +44,38 @@ fn the_settings_command_prints_a_database_url_without_its_password() {
     let printed = settings_printed(&config, &["settings"], &[("CLERK_MCP_DATABASE_URL", "postgres://clerk:s3cret@db.internal:5432/clerk")]);
     assert_eq!(printed["database_url"].as_str(), Some("postgres://clerk@db.internal:5432/clerk"));
 }
+
+/// What `clerk-mcp serve` says on stderr when it refuses to start with these settings.
+fn refusal_to_serve(args: &[&str], environment: &[(&str, &str)]) -> String {
+    let directory = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_clerk-mcp"));
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("CLERK_MCP_")) {
+        command.env_remove(name);
+    }
+    let output = command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(directory.path())
+        .args(args)
+        .envs(environment.iter().copied())
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success(), "it started: {}", String::from_utf8_lossy(&output.stdout));
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[test]
+fn replicas_sharing_postgres_must_share_an_upstream_and_their_keys() {
+    // Nothing listens on port 9: each refusal comes before the database is reached.
+    let database = ("CLERK_MCP_DATABASE_URL", "postgres://clerk:s3cret@127.0.0.1:9/clerk");
+    let no_upstream = refusal_to_serve(&[], &[database]);
+    assert!(no_upstream.contains("without --upstream each process runs its own embedded sandbox"), "{no_upstream}");
+    let upstream = ["--upstream", "http://127.0.0.1:9"];
+    let no_vault_key = refusal_to_serve(&upstream, &[database]);
+    assert!(no_vault_key.contains("set CLERK_MCP_VAULT_KEY (the key sealing stored API keys) on every replica"), "{no_vault_key}");
+    let vault_key = ("CLERK_MCP_VAULT_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=");
+    let no_signing_key = refusal_to_serve(&upstream, &[database, vault_key]);
+    assert!(no_signing_key.contains("set --signing-key-file"), "{no_signing_key}");
+    for refusal in [no_upstream, no_vault_key, no_signing_key] {
+        assert!(!refusal.contains("s3cret"), "the password stays out of the message: {refusal}");
+    }
+}

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use clerk_mcp::config::ConfigError;
+use clerk_mcp::config::{AuthMode, ConfigError};
 use clerk_mcp::{RunningServer, Settings};
 use clerk_store::DatabaseUrl;
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam};
@@ -40,20 +40,25 @@ pub(crate) fn try_settings(directory: &std::path::Path, args: &[&str]) -> Result
             command_line.extend([flag, value]);
         }
     }
-    let postgres = postgres_for_this_run();
-    if let Some(url) = &postgres
-        && !args.contains(&"--database-url")
-    {
-        command_line.extend(["--database-url", url.as_str()]);
-    }
     command_line.extend(args);
-    Settings::from_args(command_line).map(|(_, settings)| settings)
+    let (_, mut settings) = Settings::from_args(command_line)?;
+    if !args.contains(&"--database-url")
+        && let Some(url) = postgres_for_this_run()
+    {
+        // Put in after the settings are checked: a shared database asks for an upstream and
+        // configured keys, which a single test server on the embedded sandbox does not need.
+        if let AuthMode::Builtin { database, .. } = &mut settings.auth {
+            *database = url.clone();
+        }
+        settings.database = url;
+    }
+    Ok(settings)
 }
 
 /// With `CLERK_MCP_TEST_DATABASE=postgres` (as `.ci/run`'s second pass sets it), each server
-/// keeps its sign-ins and keys in a fresh PostgreSQL database instead of SQLite, so that the
-/// same tests check both stores.
-fn postgres_for_this_run() -> Option<String> {
+/// keeps its sign-ins and idempotency keys in a fresh PostgreSQL database instead of SQLite, so
+/// that the same tests check both stores.
+fn postgres_for_this_run() -> Option<DatabaseUrl> {
     if std::env::var("CLERK_MCP_TEST_DATABASE").as_deref() != Ok("postgres") {
         return None;
     }
@@ -61,8 +66,7 @@ fn postgres_for_this_run() -> Option<String> {
     let url = std::thread::spawn(|| tokio::runtime::Runtime::new().unwrap().block_on(clerk_store::testing::fresh_postgres_database()))
         .join()
         .unwrap();
-    let DatabaseUrl::Postgres(url) = url else { unreachable!("a PostgreSQL database") };
-    Some(url.connection_string().to_owned())
+    Some(url)
 }
 
 /// [`try_settings`], which must succeed.
