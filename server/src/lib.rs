@@ -9,6 +9,8 @@ mod host;
 mod http;
 pub mod providers;
 pub mod safe_sends;
+mod session_store;
+mod state;
 mod upstream;
 
 use clerk_chat::mcp::ToolServer;
@@ -46,9 +48,9 @@ pub enum StartError {
     /// The built-in authorization server cannot start.
     #[error(transparent)]
     OAuth(#[from] clerk_oauth::OAuthError),
-    /// The store of idempotency keys cannot be opened.
-    #[error("cannot open the store of idempotency keys: {0}")]
-    SafeSends(#[from] clerk_store::StoreError),
+    /// The server's tables (idempotency keys, MCP sessions) cannot be opened.
+    #[error("cannot open the server's tables (idempotency keys, MCP sessions): {0}")]
+    Tables(#[from] clerk_store::StoreError),
     /// The stdio session could not start or broke.
     #[error("the stdio session failed: {0}")]
     Stdio(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -67,10 +69,15 @@ fn instructions(sandbox: bool) -> String {
 }
 
 /// The MCP handler with every generated tool, on the given upstream and provider policy, with
-/// idempotency keys and recent sends in the settings' database.
-pub async fn tool_server(upstream: &Upstream, settings: &Settings, credentials: Credentials) -> Result<ToolServer<ServerHost>, StartError> {
+/// idempotency keys and recent sends in the server's tables (`state::open`).
+fn tool_server(
+    upstream: &Upstream,
+    settings: &Settings,
+    credentials: Credentials,
+    tables: clerk_store::Database,
+) -> Result<ToolServer<ServerHost>, StartError> {
     let policy = providers::ProviderPolicy::new(&settings.providers)?;
-    let safe_sends = safe_sends::SqlSafeSends::open(&settings.database, settings.safety.repeat_window).await?;
+    let safe_sends = safe_sends::SqlSafeSends::new(tables, settings.safety.repeat_window);
     let host = ServerHost::new(credentials, policy, safe_sends, settings.safety.clone());
     let info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("Clerk Chat");
     Ok(ToolServer::new(
@@ -86,7 +93,7 @@ pub async fn tool_server(upstream: &Upstream, settings: &Settings, credentials: 
 /// stdio has no OAuth: the process that spawns the server is the user.
 pub async fn run_stdio(settings: &Settings) -> Result<(), StartError> {
     let upstream = upstream::connect(settings, true).await?;
-    let tools = tool_server(&upstream, settings, Credentials::operators(&upstream)?).await?;
+    let tools = tool_server(&upstream, settings, Credentials::operators(&upstream)?, state::open(&settings.database).await?)?;
     let running = tools.serve(rmcp::transport::stdio()).await.map_err(|error| StartError::Stdio(Box::new(error)))?;
     running.waiting().await.map_err(|error| StartError::Stdio(Box::new(error)))?;
     if let Some(sandbox) = upstream.sandbox {

@@ -21,7 +21,7 @@ use jsonwebtoken::jwk::JwkSet;
 use moka::sync::Cache;
 use serde_json::{Value, json};
 
-use sessions::{MAX_SESSIONS_PER_ACCOUNT, SessionOwners};
+use sessions::{MAX_SESSIONS_PER_ACCOUNT, SessionAccess, SessionOwners};
 use tokens::fetch_jwks;
 
 /// Who is calling, as the access token says. With the built-in authorization server the
@@ -149,6 +149,13 @@ impl ResourceServer {
         }
     }
 
+    /// Keeps session owners in `store` too, so that a session opened here can be continued
+    /// on another replica by the same principal only.
+    pub(crate) fn with_shared_sessions(mut self, store: Arc<crate::session_store::SqlSessionStore>) -> ResourceServer {
+        self.sessions.share(store);
+        self
+    }
+
     /// The base URL as the request named it. Users type localhost as often as 127.0.0.1, and
     /// clients (the TypeScript SDK) refuse metadata whose `resource` differs from the URL they
     /// were given; so on loopback, metadata and challenges follow the request's Host. Tokens are
@@ -274,7 +281,7 @@ pub async fn require_token(State(server): State<Arc<ResourceServer>>, request: R
         return server.challenge(&parts.headers, StatusCode::FORBIDDEN, Some(("insufficient_scope", &description)), scope);
     }
     let session = parts.headers.get(SESSION_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned);
-    if let Some(refusal) = server.session_refusal(session.as_deref(), method, &principal.subject) {
+    if let Some(refusal) = server.session_refusal(session.as_deref(), method, &principal.subject).await {
         return refusal;
     }
     let subject = principal.subject.clone();
@@ -282,7 +289,7 @@ pub async fn require_token(State(server): State<Arc<ResourceServer>>, request: R
     parts.extensions.insert(principal);
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     match (session, response.headers().get(SESSION_HEADER).and_then(|value| value.to_str().ok())) {
-        (None, Some(opened)) => server.sessions.remember(opened, subject),
+        (None, Some(opened)) => server.sessions.remember(opened, subject).await,
         (Some(closed), _) if deleting && response.status().is_success() => server.sessions.forget(&closed),
         _ => {}
     }
@@ -293,9 +300,16 @@ impl ResourceServer {
     /// The answer when the request may not go on: into another account's session (404, as
     /// for an unknown one, so that nothing says it exists), or opening a session beyond the
     /// account's cap (429).
-    fn session_refusal(&self, session: Option<&str>, method: Option<&str>, subject: &str) -> Option<Response> {
+    async fn session_refusal(&self, session: Option<&str>, method: Option<&str>, subject: &str) -> Option<Response> {
+        let access = match session {
+            Some(session) => self.sessions.access(session, subject).await,
+            None => SessionAccess::Allowed,
+        };
         match session {
-            Some(session) if !self.sessions.is_theirs(session, subject) => {
+            Some(_) if access == SessionAccess::Unverifiable => {
+                Some((StatusCode::SERVICE_UNAVAILABLE, clerk_store::StoreError::PUBLIC_MESSAGE).into_response())
+            }
+            Some(_) if access == SessionAccess::Refused => {
                 tracing::warn!(subject = %subject, "refused a request into another principal's MCP session");
                 Some((StatusCode::NOT_FOUND, "Not Found: Session not found").into_response())
             }

@@ -1,12 +1,16 @@
 //! Who opened each MCP session: a session serves only the principal that opened it, so a
 //! leaked session id is worth nothing with another account's token; and how many sessions an
-//! account has open, so that one account cannot fill the server's memory with sessions.
+//! account has open on this replica, so that one account cannot fill its memory with sessions.
+//! Owners are kept in memory and, for sessions other replicas may continue, in the database:
+//! a replica reads an owner there only for a session it meets for the first time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use moka::sync::Cache;
+
+use crate::session_store::SqlSessionStore;
 
 /// rmcp closes a session after 5 idle minutes; an owner not seen for twice that is forgotten.
 const OWNER_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -20,6 +24,19 @@ pub(super) const MAX_SESSIONS_PER_ACCOUNT: usize = 64;
 pub(super) struct SessionOwners {
     owners: Cache<String, String>,
     open_by_account: Arc<Mutex<HashMap<String, usize>>>,
+    /// Where the owners of sessions that can move between replicas are kept.
+    shared: Option<Arc<SqlSessionStore>>,
+}
+
+/// Whether a request may go into the session it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SessionAccess {
+    /// Opened by the caller, or unknown (rmcp answers 404 for a session it cannot find).
+    Allowed,
+    /// Opened by someone else.
+    Refused,
+    /// Its owner is in the database, which does not answer.
+    Unverifiable,
 }
 
 impl SessionOwners {
@@ -42,13 +59,40 @@ impl SessionOwners {
                 }
             })
             .build();
-        SessionOwners { owners, open_by_account }
+        SessionOwners { owners, open_by_account, shared: None }
     }
 
-    /// True unless the session was opened by someone else. A session this server has no owner
-    /// for is left to rmcp, which answers 404 for one it does not know either.
-    pub(super) fn is_theirs(&self, session: &str, subject: &str) -> bool {
-        self.owners.get(session).is_none_or(|owner| owner == subject)
+    /// Keeps owners in `store` too, for sessions that other replicas continue.
+    pub(super) fn share(&mut self, store: Arc<SqlSessionStore>) {
+        self.shared = Some(store);
+    }
+
+    /// Whether `subject` may use the session. A session this replica has no owner for is
+    /// looked up in the database once; one found nowhere is left to rmcp, which cannot restore
+    /// it either (it restores only sessions with an owner).
+    pub(super) async fn access(&self, session: &str, subject: &str) -> SessionAccess {
+        let owner = match (self.owners.get(session), &self.shared) {
+            (Some(owner), _) => Some(owner),
+            (None, None) => None,
+            (None, Some(shared)) => match shared.owner(session).await {
+                Ok(owner) => owner,
+                Err(error) => {
+                    tracing::warn!("cannot look up who opened an MCP session: {error}");
+                    return SessionAccess::Unverifiable;
+                }
+            },
+        };
+        match owner {
+            None => SessionAccess::Allowed,
+            Some(owner) if owner != subject => SessionAccess::Refused,
+            Some(owner) => {
+                if !self.owners.contains_key(session) {
+                    tracing::info!("continuing an MCP session opened by another replica or before a restart");
+                    self.remember_here(session, owner);
+                }
+                SessionAccess::Allowed
+            }
+        }
     }
 
     /// Whether the account may open one more session.
@@ -59,7 +103,18 @@ impl SessionOwners {
             < MAX_SESSIONS_PER_ACCOUNT
     }
 
-    pub(super) fn remember(&self, session: &str, subject: String) {
+    /// Records the owner of a session just opened, here and for the other replicas.
+    pub(super) async fn remember(&self, session: &str, subject: String) {
+        if let Some(shared) = &self.shared
+            && let Err(error) = shared.set_owner(session, &subject).await
+        {
+            // The session works here; another replica will not take it up.
+            tracing::warn!("cannot record who opened an MCP session: {error}");
+        }
+        self.remember_here(session, subject);
+    }
+
+    fn remember_here(&self, session: &str, subject: String) {
         *self.open_by_account.lock().expect("the session count lock is never poisoned").entry(subject.clone()).or_default() += 1;
         self.owners.insert(session.to_owned(), subject);
     }
@@ -73,18 +128,19 @@ impl SessionOwners {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_account_may_open_sessions_up_to_the_cap_and_more_as_it_closes_them() {
+    #[tokio::test]
+    async fn an_account_may_open_sessions_up_to_the_cap_and_more_as_it_closes_them() {
         let owners = SessionOwners::new();
         for session in 0..MAX_SESSIONS_PER_ACCOUNT {
             assert!(owners.may_open("ada"), "session {session}");
-            owners.remember(&format!("s{session}"), "ada".to_owned());
+            owners.remember(&format!("s{session}"), "ada".to_owned()).await;
         }
         assert!(!owners.may_open("ada"), "the cap is reached");
         assert!(owners.may_open("grace"), "another account is not affected");
-        assert!(owners.is_theirs("s0", "ada") && !owners.is_theirs("s0", "grace"));
+        assert_eq!(owners.access("s0", "ada").await, SessionAccess::Allowed);
+        assert_eq!(owners.access("s0", "grace").await, SessionAccess::Refused);
         owners.forget("s0");
         assert!(owners.may_open("ada"), "closing one frees a place");
-        assert!(owners.is_theirs("s0", "grace"), "a forgotten session is left to rmcp");
+        assert_eq!(owners.access("s0", "grace").await, SessionAccess::Allowed, "a forgotten session is left to rmcp");
     }
 }

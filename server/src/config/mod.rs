@@ -45,6 +45,8 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// HTTP: the largest request body accepted.
     pub max_body_bytes: usize,
+    /// HTTP: how long a shutdown answers 503 at /readyz before the listener closes.
+    pub unready_before_shutdown: Duration,
     /// The SMS provider policy's settings.
     pub providers: ProviderSettings,
     /// Where sign-ins and idempotency keys are stored.
@@ -188,6 +190,7 @@ impl Settings {
             allowed_hosts,
             allowed_origins,
             max_body_bytes: options.max_body_bytes,
+            unready_before_shutdown: Duration::from_millis(options.unready_before_shutdown_ms),
             providers: provider_settings(&options.providers)?,
             database,
             safety,

@@ -137,6 +137,11 @@ pub struct Options {
     /// (cursor), comma-separated.
     #[arg(long = "redirect-scheme", global = true, env = "CLERK_MCP_REDIRECT_SCHEMES", value_delimiter = ',', value_name = "SCHEME")]
     pub redirect_schemes: Vec<String>,
+    /// HTTP: on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still
+    /// served, so that a load balancer's health checks move traffic away before the listener
+    /// closes. Behind a balancer, set it above the check interval times its fall count.
+    #[arg(long, global = true, env = "CLERK_MCP_UNREADY_BEFORE_SHUTDOWN_MS", value_name = "MS", default_value_t = 0)]
+    pub unready_before_shutdown_ms: u64,
     /// HTTP: the largest request body accepted, in bytes.
     #[arg(long, global = true, env = "CLERK_MCP_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

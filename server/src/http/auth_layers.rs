@@ -10,6 +10,7 @@ use clerk_oauth::{AuthorizationServer, AuthorizationServerConfig, ScopeDescripti
 use crate::accounts::{AccountClients, UpstreamSignIn};
 use crate::auth::ResourceServer;
 use crate::config::AuthMode;
+use crate::session_store::SqlSessionStore;
 use crate::upstream::Upstream;
 use crate::{Credentials, Settings, StartError};
 
@@ -49,7 +50,13 @@ impl AuthLayers {
 }
 
 /// The layers of the settings' auth mode. `public_base` is this server's canonical base URL.
-pub(super) async fn for_mode(settings: &Settings, public_base: &str, upstream: &Upstream) -> Result<AuthLayers, StartError> {
+/// Session owners are kept in `sessions` beside the sessions themselves.
+pub(super) async fn for_mode(
+    settings: &Settings,
+    public_base: &str,
+    upstream: &Upstream,
+    sessions: &Arc<SqlSessionStore>,
+) -> Result<AuthLayers, StartError> {
     match &settings.auth {
         AuthMode::None => Ok(AuthLayers {
             credentials: Credentials::operators(upstream)?,
@@ -58,7 +65,11 @@ pub(super) async fn for_mode(settings: &Settings, public_base: &str, upstream: &
             middleware: Middleware::Nothing,
         }),
         AuthMode::External { issuer, .. } => {
-            let resource_server = Arc::new(ResourceServer::discover(issuer, public_base.to_owned(), settings.max_body_bytes).await?);
+            let resource_server = Arc::new(
+                ResourceServer::discover(issuer, public_base.to_owned(), settings.max_body_bytes)
+                    .await?
+                    .with_shared_sessions(sessions.clone()),
+            );
             Ok(AuthLayers {
                 credentials: Credentials::operators(upstream)?,
                 routes: resource_server.metadata_routes(),
@@ -86,7 +97,8 @@ pub(super) async fn for_mode(settings: &Settings, public_base: &str, upstream: &
                 sandbox_key: upstream.sandbox_api_key.clone(),
             };
             let issuer = AuthorizationServer::open(config, Arc::new(sign_in)).await?;
-            let resource_server = Arc::new(ResourceServer::built_in(issuer.clone(), settings.max_body_bytes));
+            let resource_server =
+                Arc::new(ResourceServer::built_in(issuer.clone(), settings.max_body_bytes).with_shared_sessions(sessions.clone()));
             let accounts =
                 Arc::new(AccountClients::new(issuer.clone(), resource_server.clone(), upstream.base_url.clone(), upstream.options.clone()));
             Ok(AuthLayers {

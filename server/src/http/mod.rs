@@ -18,8 +18,9 @@ use tokio_util::sync::CancellationToken;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::session_store::SqlSessionStore;
 use crate::upstream::{self, Upstream};
-use crate::{ServerHost, Settings, StartError, tool_server};
+use crate::{AuthMode, ServerHost, Settings, StartError, state, tool_server};
 
 /// How long a shutdown waits for tool calls in flight before closing sessions anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -69,32 +70,48 @@ pub async fn start_http(settings: &Settings) -> Result<RunningServer, StartError
         tokio::net::TcpListener::bind(settings.listen).await.map_err(|source| StartError::Listen { address: settings.listen, source })?;
     let address = listener.local_addr().map_err(|source| StartError::Listen { address: settings.listen, source })?;
     let public_base = settings.auth.public_url().map(str::to_owned).unwrap_or_else(|| format!("http://{address}"));
-    let auth = auth_layers::for_mode(settings, &public_base, &upstream).await?;
-    let tools = tool_server(&upstream, settings, auth.credentials.clone()).await?;
+    let tables = state::open(&settings.database).await?;
+    let session_store = Arc::new(SqlSessionStore::new(tables.clone(), settings.auth != AuthMode::None));
+    let auth = auth_layers::for_mode(settings, &public_base, &upstream, &session_store).await?;
+    let tools = tool_server(&upstream, settings, auth.credentials.clone(), tables)?;
     let sessions_closed = CancellationToken::new();
-    let mcp = mcp_router(tools.clone(), settings, address, sessions_closed.child_token());
-    let app = application(auth.protect(mcp), auth.routes.clone(), readiness(tools.clone()), &settings.allowed_hosts);
+    let mcp = mcp_router(tools.clone(), settings, address, sessions_closed.child_token(), session_store);
     let shutdown = CancellationToken::new();
+    let app = application(auth.protect(mcp), auth.routes.clone(), readiness(tools.clone(), shutdown.clone()), &settings.allowed_hosts);
     let upstream_url = upstream.base_url.clone();
     let sandbox_inboxes = upstream.sandbox_inboxes.clone();
-    let closing = Closing { tools, sessions_closed, authorization_server: auth.authorization_server, upstream };
+    let closing = Closing {
+        tools,
+        sessions_closed,
+        authorization_server: auth.authorization_server,
+        upstream,
+        unready_before_shutdown: settings.unready_before_shutdown,
+    };
     let task = tokio::spawn(serve(listener, app, shutdown.clone(), closing));
     Ok(RunningServer { address, upstream_url, sandbox_inboxes, shutdown, task })
 }
 
-/// `/mcp`: rmcp's streamable HTTP service with the server's host, origin and body limits.
-fn mcp_router(tools: ToolServer<ServerHost>, settings: &Settings, address: SocketAddr, sessions_closed: CancellationToken) -> axum::Router {
+/// `/mcp`: rmcp's streamable HTTP service with the server's host, origin and body limits, and
+/// legacy sessions kept in the database so that any replica can continue them.
+fn mcp_router(
+    tools: ToolServer<ServerHost>,
+    settings: &Settings,
+    address: SocketAddr,
+    sessions_closed: CancellationToken,
+    session_store: Arc<SqlSessionStore>,
+) -> axum::Router {
     let mut origins = settings.allowed_origins.clone();
     if settings.listen.port() == 0 {
         // Port 0 picks the port at bind time; the default origins must name the real one.
         origins.extend([format!("http://localhost:{}", address.port()), format!("http://127.0.0.1:{}", address.port())]);
     }
-    let config = StreamableHttpServerConfig::default()
+    let mut config = StreamableHttpServerConfig::default()
         .with_cancellation_token(sessions_closed)
         .with_allowed_hosts(settings.allowed_hosts.clone())
         .with_allowed_origins(origins)
         .enforce_origin_validation()
         .with_max_request_body_bytes(settings.max_body_bytes);
+    config.session_store = Some(session_store);
     let service: StreamableHttpService<ToolServer<ServerHost>, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(tools.clone()), LocalSessionManager::default().into(), config);
     axum::Router::new().fallback_service(service)
@@ -119,15 +136,17 @@ fn application(mcp: axum::Router, auth_routes: axum::Router, readiness: axum::Ro
 }
 
 /// `/readyz`: 200 once the database answers with its tables in place, else 503, so that a
-/// load balancer sends nothing to a replica that cannot serve. `/healthz` only says the process
-/// runs.
-fn readiness(tools: ToolServer<ServerHost>) -> axum::Router {
+/// load balancer sends nothing to a replica that cannot serve; 503 too from the moment a
+/// shutdown begins. `/healthz` only says the process runs.
+fn readiness(tools: ToolServer<ServerHost>, shutdown: CancellationToken) -> axum::Router {
     axum::Router::new().route(
         "/readyz",
         get(move || {
-            let tools = tools.clone();
+            let (tools, shutdown) = (tools.clone(), shutdown.clone());
             async move {
-                if tools.host().database_ready().await {
+                if shutdown.is_cancelled() {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not ready: shutting down")
+                } else if tools.host().database_ready().await {
                     (axum::http::StatusCode::OK, "ready")
                 } else {
                     (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not ready: the database does not answer")
@@ -143,13 +162,23 @@ struct Closing {
     sessions_closed: CancellationToken,
     authorization_server: Option<Arc<AuthorizationServer>>,
     upstream: Upstream,
+    /// How long requests are still served after `stop`, while `/readyz` says 503.
+    unready_before_shutdown: Duration,
 }
 
 /// Serves until `stop` is cancelled. On shutdown axum stops accepting at once; sessions (and
 /// their SSE streams, which keep connections open) close only once the tool calls in flight
 /// are done.
 async fn serve(listener: tokio::net::TcpListener, app: axum::Router, stop: CancellationToken, closing: Closing) {
-    tokio::spawn(drain(stop.clone(), closing.tools.clone(), closing.sessions_closed.clone()));
+    // Behind a load balancer, requests keep coming until its health checks see /readyz fail.
+    let stop_accepting = CancellationToken::new();
+    let (stopped, delay, closing_listener) = (stop.clone(), closing.unready_before_shutdown, stop_accepting.clone());
+    tokio::spawn(async move {
+        stopped.cancelled().await;
+        tokio::time::sleep(delay).await;
+        closing_listener.cancel();
+    });
+    tokio::spawn(drain(stop_accepting.clone(), closing.tools.clone(), closing.sessions_closed.clone()));
     // Without TCP_NODELAY an SSE answer written in parts waits on the client's delayed ACK:
     // 40 ms added to every tool call.
     let listener = axum::serve::ListenerExt::tap_io(listener, |stream: &mut tokio::net::TcpStream| {
@@ -159,7 +188,7 @@ async fn serve(listener: tokio::net::TcpListener, app: axum::Router, stop: Cance
     });
     // Connection info gives the authorization server each caller's address, for its limits.
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await {
+    if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stop_accepting.cancelled_owned()).await {
         tracing::error!("the HTTP server failed: {error}");
     }
     if let Some(authorization_server) = closing.authorization_server {

@@ -10,15 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clerk_chat::mcp::{CallKey, Claim, RecentSend, SafeSendStore, StoreFailure, StoreFuture};
-use clerk_store::{Database, DatabaseUrl, Migration, Schema, StoreError, with_database};
+use clerk_store::{Database, StoreError, with_database};
 use serde_json::Value;
 use sqlx::Row;
-
-static SCHEMA: Schema = Schema {
-    migrations_table: "_safe_sends_migrations",
-    sqlite: &[Migration { version: 1, description: "safe sends", sql: include_str!("../../migrations/sqlite/0001_safe_sends.sql") }],
-    postgres: &[Migration { version: 1, description: "safe sends", sql: include_str!("../../migrations/postgres/0001_safe_sends.sql") }],
-};
 
 /// Live idempotency keys one account may hold: a client sending more than this many distinct
 /// calls within a key's lifetime is refused new keys until old ones expire.
@@ -53,14 +47,13 @@ struct KeyRow {
 }
 
 impl SqlSafeSends {
-    /// Opens the store in the database `url` names, and sweeps it every minute from now on:
-    /// keys past their expiry, and sends older than `repeat_window`.
-    pub async fn open(url: &DatabaseUrl, repeat_window: Duration) -> Result<Arc<SqlSafeSends>, StoreError> {
-        SqlSafeSends::open_with_cap(url, repeat_window, MAX_KEYS_PER_ACCOUNT).await
+    /// The store in the server's tables (`crate::state::open`), swept every minute from now
+    /// on: keys past their expiry, and sends older than `repeat_window`.
+    pub fn new(database: Database, repeat_window: Duration) -> Arc<SqlSafeSends> {
+        SqlSafeSends::with_cap(database, repeat_window, MAX_KEYS_PER_ACCOUNT)
     }
 
-    async fn open_with_cap(url: &DatabaseUrl, repeat_window: Duration, max_keys_per_account: i64) -> Result<Arc<SqlSafeSends>, StoreError> {
-        let database = Database::open(url, &SCHEMA).await?;
+    fn with_cap(database: Database, repeat_window: Duration, max_keys_per_account: i64) -> Arc<SqlSafeSends> {
         let store = Arc::new(SqlSafeSends { database, max_keys_per_account });
         let weak = Arc::downgrade(&store);
         tokio::spawn(async move {
@@ -73,7 +66,7 @@ impl SqlSafeSends {
                 }
             }
         });
-        Ok(store)
+        store
     }
 
     /// Whether the database answers and holds this part's tables: what `/readyz` reports.

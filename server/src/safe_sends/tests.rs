@@ -1,6 +1,7 @@
 //! The store on both backends: the cap, the counts the triggers keep, expiry, the sweep, and
 //! races that one claim or retake must win.
 
+use clerk_store::DatabaseUrl;
 use serde_json::json;
 
 use super::*;
@@ -24,7 +25,7 @@ async fn expire(store: &SqlSafeSends, name: &str) {
 async fn keys_are_capped_per_account_counted_by_the_triggers_and_expired_ones_reused() {
     let directory = tempfile::tempdir().unwrap();
     for url in backends(&directory).await {
-        let store = SqlSafeSends::open_with_cap(&url, Duration::from_secs(600), 2).await.unwrap();
+        let store = SqlSafeSends::with_cap(crate::state::open(&url).await.unwrap(), Duration::from_secs(600), 2);
         let later = now_ms() + 60_000;
         assert_eq!(store.claim(&key("a"), "f", later).await.unwrap(), Claim::Claimed, "{url}");
         assert_eq!(store.claim(&key("b"), "f", later).await.unwrap(), Claim::Claimed);
@@ -53,7 +54,7 @@ async fn keys_are_capped_per_account_counted_by_the_triggers_and_expired_ones_re
 async fn of_concurrent_claims_and_retakes_one_wins() {
     let directory = tempfile::tempdir().unwrap();
     for url in backends(&directory).await {
-        let store = SqlSafeSends::open(&url, Duration::from_secs(600)).await.unwrap();
+        let store = SqlSafeSends::new(crate::state::open(&url).await.unwrap(), Duration::from_secs(600));
         let later = now_ms() + 60_000;
         let raced = key("raced");
         let claims = futures::future::join_all((0..8).map(|_| store.claim(&raced, "f", later))).await;

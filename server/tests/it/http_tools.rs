@@ -222,7 +222,10 @@ async fn upstream_failures_say_what_happened_and_whether_to_retry() {
 async fn readyz_says_whether_the_database_answers() {
     let database = clerk_store::testing::fresh_postgres_database().await;
     let clerk_store::DatabaseUrl::Postgres(url) = &database else { unreachable!("a PostgreSQL database") };
-    let test = start(&["--database-url", url.connection_string()]).await;
+    let directory = tempfile::tempdir().unwrap();
+    let settings = common::on_database(common::settings(directory.path(), &[]), database.clone());
+    let server = clerk_mcp::start_http(&settings).await.unwrap();
+    let test = common::TestServer { server, directory };
     let http = common::http();
     let readyz = || http.get(format!("http://{}/readyz", test.server.address)).header("host", "10.0.0.7:8080").send();
     let answer = readyz().await.unwrap();

@@ -9,6 +9,7 @@ mod http_tools;
 mod oauth_builtin;
 mod oauth_external;
 mod safe_sends;
+mod scale_out;
 mod settings;
 mod shutdown;
 mod stdio_tools;

@@ -41,18 +41,22 @@ pub(crate) fn try_settings(directory: &std::path::Path, args: &[&str]) -> Result
         }
     }
     command_line.extend(args);
-    let (_, mut settings) = Settings::from_args(command_line)?;
-    if !args.contains(&"--database-url")
-        && let Some(url) = postgres_for_this_run()
-    {
-        // Put in after the settings are checked: a shared database asks for an upstream and
-        // configured keys, which a single test server on the embedded sandbox does not need.
-        if let AuthMode::Builtin { database, .. } = &mut settings.auth {
-            *database = url.clone();
-        }
-        settings.database = url;
+    let (_, settings) = Settings::from_args(command_line)?;
+    Ok(match postgres_for_this_run() {
+        Some(url) if !args.contains(&"--database-url") => on_database(settings, url),
+        _ => settings,
+    })
+}
+
+/// `settings` with their state in `url`. Put in after the settings are checked: a shared
+/// database asks for an upstream and configured keys, which a single test server on the
+/// embedded sandbox does not need.
+pub(crate) fn on_database(mut settings: Settings, url: DatabaseUrl) -> Settings {
+    if let AuthMode::Builtin { database, .. } = &mut settings.auth {
+        *database = url.clone();
     }
-    Ok(settings)
+    settings.database = url;
+    settings
 }
 
 /// With `CLERK_MCP_TEST_DATABASE=postgres` (as `.ci/run`'s second pass sets it), each server
