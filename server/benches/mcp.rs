@@ -2,7 +2,8 @@
 //! the same operations called directly with the SDK (the difference is what the MCP layer
 //! adds), memory when idle and with 1,000 open sessions, time from start to ready, and what
 //! checking an OAuth access token (`--auth builtin`) adds to each call against `--auth none`,
-//! and what the safety of sends costs (`safe_sends`). Run with
+//! what the safety of sends costs (`safe_sends`), and the PostgreSQL store against SQLite
+//! (`postgres`). Run with
 //! `cargo bench -p clerk-mcp --bench mcp`; it starts the release binary itself.
 
 use std::process::{Command, Stdio};
@@ -21,6 +22,9 @@ mod browser;
 
 #[path = "mcp/safe_sends.rs"]
 mod safe_sends;
+
+#[path = "mcp/postgres.rs"]
+mod postgres;
 
 const RUN_FOR: Duration = Duration::from_secs(4);
 
@@ -319,6 +323,12 @@ fn main() {
         safe_sends::keyed_sends_with_retries(&runtime);
         return;
     }
+    // `-- postgres` runs only the shared store against SQLite.
+    if std::env::args().any(|argument| argument == "postgres") {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        postgres::postgres_against_sqlite(&runtime);
+        return;
+    }
     let directory = tempfile::tempdir().unwrap();
     let (server, ready) = start_server(directory.path(), "none", &[]);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -350,6 +360,7 @@ fn main() {
     oauth_against_none(&runtime);
     safe_sends::safe_sends_against_none(&runtime);
     safe_sends::keyed_sends_with_retries(&runtime);
+    postgres::postgres_against_sqlite(&runtime);
     println!("RSS idle (after start): {idle_rss:.1} MiB");
     println!("RSS with 1,000 open, idle sessions (measured before the load): {sessions_rss:.1} MiB");
 }

@@ -92,6 +92,12 @@ impl Browser {
 
     /// The whole sign-in with one click on the sandbox team; the token response.
     pub(crate) async fn sign_in_to_sandbox(&self) -> Value {
+        self.sign_in(&[("decision", "sandbox")]).await.1
+    }
+
+    /// Registers a client and signs in with `answer` on the consent page (one click on the
+    /// sandbox team, or `decision=allow` with an `api_key`): the client id and the tokens.
+    pub(crate) async fn sign_in(&self, answer: &[(&str, &str)]) -> (String, Value) {
         let redirect = "http://127.0.0.1:9/callback";
         let client_id = self.register(&[redirect]).await;
         let challenge = challenge_of(VERIFIER);
@@ -103,7 +109,7 @@ impl Browser {
             ("code_challenge_method", "S256"),
         ]);
         let page = self.open_consent(&url).await;
-        let code = query_value(&redirect_location(&self.submit(&page, &[("decision", "sandbox")]).await), "code").unwrap();
+        let code = query_value(&redirect_location(&self.submit(&page, answer).await), "code").unwrap();
         let form = [
             ("grant_type", "authorization_code"),
             ("client_id", client_id.as_str()),
@@ -113,7 +119,7 @@ impl Browser {
         ];
         let (status, tokens) = self.token(&form).await;
         assert_eq!(status, 200, "{tokens}");
-        tokens
+        (client_id, tokens)
     }
 }
 

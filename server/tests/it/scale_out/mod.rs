@@ -19,7 +19,7 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 
-use crate::common::browser::{Browser, VERIFIER, challenge_of, query_value, redirect_location};
+use crate::common::browser::{Browser, redirect_location};
 use crate::common::{self, text_of};
 use cluster::Cluster;
 
@@ -41,33 +41,6 @@ async fn sign_in_with_rmcp(cluster: &Cluster) -> String {
     let manager = state.into_authorization_manager().expect("signed in");
     manager.refresh_token().await.expect("the refresh token works through the balancer");
     manager.get_access_token().await.unwrap()
-}
-
-/// Signs in by hand (for a sign-in the test revokes): the client id and the token response.
-async fn sign_in_by_hand(cluster: &Cluster) -> (String, Value) {
-    let browser = Browser::new(cluster.base.clone());
-    let client_id = browser.register(&[CALLBACK]).await;
-    let challenge = challenge_of(VERIFIER);
-    let url = browser.authorize_url(&[
-        ("response_type", "code"),
-        ("client_id", &client_id),
-        ("redirect_uri", CALLBACK),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ]);
-    let page = browser.open_consent(&url).await;
-    let answer = browser.submit(&page, &[("decision", "allow"), ("api_key", &cluster.team.api_key)]).await;
-    let code = query_value(&redirect_location(&answer), "code").unwrap();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("client_id", client_id.as_str()),
-        ("code", code.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("code_verifier", VERIFIER),
-    ];
-    let (status, tokens) = browser.token(&form).await;
-    assert_eq!(status, 200, "{tokens}");
-    (client_id, tokens)
 }
 
 type Client = RunningService<RoleClient, ()>;
@@ -144,12 +117,13 @@ async fn run_session(url: String, token: String, phase: &'static str, session: u
             attempts += 1;
             let outcome = match &client {
                 Some(client) => call(client, tool, &arguments).await,
-                None => match connect(&url, &token, legacy).await {
-                    Ok(connected) => {
+                None => match tokio::time::timeout(CALL_TIMEOUT, connect(&url, &token, legacy)).await {
+                    Ok(Ok(connected)) => {
                         client = Some(connected);
                         continue;
                     }
-                    Err(error) => Err(error),
+                    Ok(Err(error)) => Err(error),
+                    Err(_) => Err(format!("connect: no answer within {CALL_TIMEOUT:?}")),
                 },
             };
             match outcome {
@@ -172,13 +146,18 @@ async fn run_session(url: String, token: String, phase: &'static str, session: u
     }
 }
 
-/// The outer error is the transport's, the inner the tool's own.
+/// How long a client waits for a call's answer, as real clients bound their requests: a call
+/// in flight on a replica that dies may never be answered on its stream.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The outer error is the transport's (or the wait's), the inner the tool's own.
 async fn call(client: &Client, tool: &str, arguments: &Value) -> Result<Result<(), String>, String> {
     let request = CallToolRequestParams::new(tool.to_owned()).with_arguments(arguments.as_object().unwrap().clone());
-    match client.call_tool(request).await {
-        Ok(result) if result.is_error == Some(true) => Ok(Err(text_of(&result))),
-        Ok(_) => Ok(Ok(())),
-        Err(error) => Err(error.to_string()),
+    match tokio::time::timeout(CALL_TIMEOUT, client.call_tool(request)).await {
+        Ok(Ok(result)) if result.is_error == Some(true) => Ok(Err(text_of(&result))),
+        Ok(Ok(_)) => Ok(Ok(())),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
     }
 }
 
@@ -235,7 +214,8 @@ async fn three_replicas_behind_haproxy_serve_every_request_on_any_replica() {
     report.push(format!("legacy sessions continued on another replica: {continued} times"));
 
     // A revocation through the balancer reaches every replica.
-    let (client_id, tokens) = sign_in_by_hand(&cluster).await;
+    let answer = [("decision", "allow"), ("api_key", cluster.team.api_key.as_str())];
+    let (client_id, tokens) = Browser::new(cluster.base.clone()).sign_in(&answer).await;
     let revoked_token = tokens["access_token"].as_str().unwrap();
     for replica in &cluster.replicas {
         let url = format!("http://127.0.0.1:{}/mcp", replica.port);
@@ -254,7 +234,12 @@ async fn three_replicas_behind_haproxy_serve_every_request_on_any_replica() {
     // A replica killed mid-load: retried calls with their keys send each message once.
     let before = crate::safe_sends::message_total(&cluster.sandbox, &cluster.team.api_key).await;
     let (crash, running) = start_phase(&cluster, &token, "crash", plan(CRASH_STEPS, true, None));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Killed a quarter of the way in, with calls (sends among them) in flight on every replica.
+    let waiting = Instant::now();
+    while crash.calls.load(Ordering::SeqCst) < SESSIONS * CRASH_STEPS / 4 {
+        assert!(waiting.elapsed() < Duration::from_secs(60), "{}", crash.line("the crash load does not progress"));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let done_at_kill = crash.calls.load(Ordering::SeqCst);
     cluster.replicas[1].kill();
     tokio::time::sleep(Duration::from_millis(500)).await;
