@@ -42,9 +42,12 @@ pub(crate) fn try_settings(directory: &std::path::Path, args: &[&str]) -> Result
     }
     command_line.extend(args);
     let (_, settings) = Settings::from_args(command_line)?;
+    if args.contains(&"--database-url") {
+        return Ok(settings);
+    }
     Ok(match postgres_for_this_run() {
-        Some(url) if !args.contains(&"--database-url") => on_database(settings, url),
-        _ => settings,
+        Some(url) => on_database(settings, url),
+        None => settings,
     })
 }
 

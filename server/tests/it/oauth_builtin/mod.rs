@@ -4,6 +4,7 @@
 
 mod accounts;
 mod refusals;
+mod rotation;
 mod sign_in;
 
 use std::time::{SystemTime, UNIX_EPOCH};
