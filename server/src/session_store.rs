@@ -133,3 +133,65 @@ impl SessionStore for SqlSessionStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clerk_store::DatabaseUrl;
+    use rmcp::model::InitializeRequestParams;
+
+    use super::*;
+
+    /// A SQLite file and a fresh PostgreSQL database: every test runs on both.
+    async fn stores(directory: &tempfile::TempDir, owners_required: bool) -> Vec<SqlSessionStore> {
+        let mut stores = Vec::new();
+        for url in [DatabaseUrl::sqlite(directory.path().join("db")), clerk_store::testing::fresh_postgres_database().await] {
+            stores.push(SqlSessionStore::new(crate::state::open(&url).await.unwrap(), owners_required));
+        }
+        stores
+    }
+
+    fn state() -> SessionState {
+        SessionState::new(InitializeRequestParams::default())
+    }
+
+    #[tokio::test]
+    async fn a_session_is_restored_only_once_its_owner_is_known_and_never_given_to_another() {
+        let directory = tempfile::tempdir().unwrap();
+        for store in stores(&directory, true).await {
+            store.store("s1", &state()).await.unwrap();
+            assert!(store.load("s1").await.unwrap().is_none(), "no owner yet: not restored");
+            store.set_owner("s1", "ada").await.unwrap();
+            assert!(store.load("s1").await.unwrap().is_some());
+            store.set_owner("s1", "grace").await.unwrap();
+            assert_eq!(store.owner("s1").await.unwrap().as_deref(), Some("ada"), "an owner is never replaced");
+            store.delete("s1").await.unwrap();
+            assert!(store.load("s1").await.unwrap().is_none() && store.owner("s1").await.unwrap().is_none());
+        }
+        for store in stores(&tempfile::tempdir().unwrap(), false).await {
+            store.store("s1", &state()).await.unwrap();
+            assert!(store.load("s1").await.unwrap().is_some(), "without sign-in there are no owners to wait for");
+        }
+    }
+
+    #[tokio::test]
+    async fn sessions_unused_for_a_day_are_forgotten_and_an_owner_keeps_only_the_most_recent() {
+        let directory = tempfile::tempdir().unwrap();
+        for store in stores(&directory, true).await {
+            store.store("old", &state()).await.unwrap();
+            store.set_owner("old", "ada").await.unwrap();
+            with_database!(&store.database, |writer, reader| {
+                sqlx::query("UPDATE mcp_sessions SET touched_at = $1").bind(oldest_kept() - 1).execute(writer).await.unwrap();
+            });
+            assert!(store.load("old").await.unwrap().is_none(), "unused for a day");
+            for number in 0..SESSIONS_KEPT_PER_OWNER + 2 {
+                let session = format!("s{number}");
+                store.store(&session, &state()).await.unwrap();
+                store.set_owner(&session, "ada").await.unwrap();
+            }
+            let kept: i64 = with_database!(&store.database, |writer, reader| {
+                sqlx::query_scalar("SELECT COUNT(*) FROM mcp_sessions").fetch_one(reader).await.unwrap()
+            });
+            assert_eq!(kept, SESSIONS_KEPT_PER_OWNER, "the expired row was deleted, and the owner's oldest beyond the cap");
+        }
+    }
+}

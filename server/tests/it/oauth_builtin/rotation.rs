@@ -25,8 +25,9 @@ fn key_id(tokens: &Value) -> String {
 }
 
 fn write_key(path: &std::path::Path) {
-    let der = ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &ring::rand::SystemRandom::new())
-        .unwrap();
+    let der =
+        ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &ring::rand::SystemRandom::new())
+            .unwrap();
     std::fs::write(path, pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()))).unwrap();
 }
 
@@ -43,7 +44,8 @@ async fn a_signing_key_is_rotated_in_three_restarts_without_signing_anyone_out()
     let refresh = |client_id: String, tokens: Value| {
         let browser = Browser::new(base.clone());
         async move {
-            let form = [("grant_type", "refresh_token"), ("client_id", &client_id), ("refresh_token", tokens["refresh_token"].as_str().unwrap())];
+            let form =
+                [("grant_type", "refresh_token"), ("client_id", &client_id), ("refresh_token", tokens["refresh_token"].as_str().unwrap())];
             let (status, refreshed) = browser.token(&form).await;
             assert_eq!(status, 200, "the refresh token works across the rotation: {refreshed}");
             refreshed
