@@ -5,6 +5,8 @@
 
 use clerk_store::{Database, DatabaseUrl, Migration, Schema, StoreError};
 
+/// The migrations table keeps the name it had when the safe sends were the only tables here,
+/// so that databases made then carry on.
 static SCHEMA: Schema = Schema {
     migrations_table: "_safe_sends_migrations",
     sqlite: &[

@@ -1,6 +1,6 @@
 //! Where the safety of sends keeps its state: [`SafeSendStore`] on SQLite (in the same file as
 //! the sign-ins) or PostgreSQL (shared by replicas), as `--database-url` says, written once for
-//! both through `clerk_store::with_database!`, with its own migrations table.
+//! both through `clerk_store::with_database!`, in the server's tables (`crate::state`).
 //!
 //! Every step that two calls (or two replicas) could race is one statement that succeeds for
 //! one of them only: a new key is claimed by an insert that does nothing on conflict, an expired
