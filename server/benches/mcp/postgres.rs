@@ -63,10 +63,11 @@ async fn sign_in_with_key(address: std::net::SocketAddr, api_key: &str) -> Arc<s
     tokens["access_token"].as_str().unwrap().into()
 }
 
-/// Transactions PostgreSQL has committed in the database, once its statistics are flushed.
+/// Transactions PostgreSQL has committed in the database, once its statistics are flushed: an
+/// idle connection reports its counts within 10 s (PGSTAT_IDLE_INTERVAL), so this waits 11.
 async fn committed_transactions(options: &sqlx::postgres::PgConnectOptions) -> i64 {
     use sqlx::Connection;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_secs(11)).await;
     let mut connection = sqlx::PgConnection::connect_with(options).await.unwrap();
     sqlx::query_scalar("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
         .fetch_one(&mut connection)
