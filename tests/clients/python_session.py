@@ -34,6 +34,17 @@ async def main(url: str, sender: str) -> None:
         sent = await call("send_message", {"sender": sender, "recipients": ["+15559876543"], "body": "Hello from Python"})
         assert sent["data"]["body"] == "Hello from Python"
         assert (await call("get_messages", {"limit": 5}))["total"] >= 1
+        # A client that shows the model only `content` still sees the page: every message id
+        # and text is in the text block, not just a summary.
+        for number in range(12):
+            await call("send_message", {"sender": sender, "recipients": ["+15559876543"], "body": f"Page filler {number} " + "z" * 150})
+        page = await client.call_tool("get_messages", {"limit": 50})
+        text = "".join(block.text for block in page.content if block.type == "text")
+        messages = page.structured_content["data"]
+        assert len(json.dumps(page.structured_content)) > 2048, "a page large enough to be rendered, not copied"
+        for message in messages:
+            assert str(message["id"]) in text and message["body"].replace("\n", "\\n")[:40] in text, (message["id"], text[:400])
+        passed += 1
         contact = await call("create_contact", {"name": "Py Contact", "phone": "+15551110003"})
         await call("update_contact", {"contact_id": contact["data"]["id"], "name": "Py Contact 2"})
         await call("search_contacts", {"phone": "+15551110003"})

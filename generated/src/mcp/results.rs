@@ -1,8 +1,13 @@
 //! Shaping a tool call's outcome into the MCP result: structured content with a text beside it
 //! for a success, the error's message for a failure.
+//!
+//! The text carries the data too, for clients that show the model only `content`: small
+//! results as their JSON, larger ones as a compact rendering with every present field (a table
+//! for a list: the field names once, then one line per item), which a model reads in fewer
+//! tokens than the JSON. `structuredContent` keeps the full typed object.
 
 use rmcp::model::{CallToolResult, ContentBlock};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::mcp::error::ToolError;
 use crate::mcp::spec::ToolSpec;
@@ -12,7 +17,7 @@ use crate::mcp::spec::ToolSpec;
 pub(crate) fn into_result(spec: &ToolSpec, outcome: Result<Value, ToolError>) -> CallToolResult {
     match outcome {
         Ok(value) => {
-            let text = summary(spec, &value);
+            let text = text_of(spec, &value);
             let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
             result.structured_content = Some(value);
             result
@@ -21,31 +26,93 @@ pub(crate) fn into_result(spec: &ToolSpec, outcome: Result<Value, ToolError>) ->
     }
 }
 
-/// Results up to this size are also given as JSON text, for clients that read only text.
+/// Results up to this size are given as their JSON, exactly; larger ones are rendered.
 const FULL_TEXT_LIMIT: usize = 2048;
 
-/// The text block beside `structuredContent`: the JSON itself when it is small, else a short
-/// summary, so that a page of 50 messages is not sent twice. Clerk Chat wraps answers in
-/// `{"data": ...}`; a list is summarized by its length and `total`, an object by its id and status.
-fn summary(spec: &ToolSpec, value: &Value) -> String {
+/// The text block beside `structuredContent`. Clerk Chat wraps answers in `{"data": ...}`,
+/// with `total` beside a list; the other top-level fields (cost, provider selection) follow.
+fn text_of(spec: &ToolSpec, value: &Value) -> String {
     let json = value.to_string();
     if json.len() <= FULL_TEXT_LIMIT {
         return json;
     }
-    let data = value.get("data").unwrap_or(value);
-    let described = match data {
-        Value::Array(items) => match value.get("total").and_then(Value::as_i64) {
-            Some(total) => format!("{} of {total} item(s)", items.len()),
-            None => format!("{} item(s)", items.len()),
-        },
-        Value::Object(object) => {
-            let id = object.get("id").map(|id| format!(" {id}")).unwrap_or_default();
-            let status = object.get("status").and_then(Value::as_str).map(|status| format!(", status {status}")).unwrap_or_default();
-            format!("one item{id}{status}")
+    let Value::Object(top) = value else { return json };
+    let mut text = String::new();
+    match top.get("data") {
+        Some(Value::Array(items)) => {
+            let shown = match top.get("total").and_then(Value::as_i64) {
+                Some(total) if total > items.len() as i64 => format!("{} of {total}; more on the next pages", items.len()),
+                _ => items.len().to_string(),
+            };
+            text.push_str(&format!("{}: {shown}, one per line ({} bytes as JSON in structuredContent).\n", spec.title, json.len()));
+            table(items, &mut text);
+        }
+        Some(Value::Object(fields)) => {
+            text.push_str(&format!("{} ({} bytes as JSON in structuredContent):\n", spec.title, json.len()));
+            for (name, field) in fields.iter().filter(|(_, field)| present(field)) {
+                text.push_str(&format!("{name}: {}\n", cell(field)));
+            }
+        }
+        _ => return json,
+    }
+    for (name, field) in top.iter().filter(|(name, field)| !matches!(name.as_str(), "data" | "total") && present(field)) {
+        text.push_str(&format!("{name}: {}\n", cell(field)));
+    }
+    text
+}
+
+/// The items as a table: the names of the fields any item has, once, then one line per item.
+/// Items that are not objects get a line of their own.
+fn table(items: &[Value], text: &mut String) {
+    let mut columns: Vec<&str> = Vec::new();
+    for item in items.iter().filter_map(Value::as_object) {
+        for (name, field) in item {
+            if present(field) && !columns.contains(&name.as_str()) {
+                columns.push(name);
+            }
+        }
+    }
+    text.push_str(&columns.join(" | "));
+    text.push('\n');
+    for item in items {
+        let line = match item {
+            Value::Object(fields) => row(fields, &columns),
+            other => cell(other),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+}
+
+fn row(fields: &Map<String, Value>, columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|column| fields.get(*column).filter(|field| present(field)).map(cell).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+/// Whether a field says anything: null, empty text and empty lists or maps do not.
+fn present(field: &Value) -> bool {
+    match field {
+        Value::Null => false,
+        Value::String(text) => !text.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(fields) => !fields.is_empty(),
+        Value::Bool(_) | Value::Number(_) => true,
+    }
+}
+
+/// One value on one line: text as it is (line breaks and the column separator escaped), a
+/// list of plain values joined by commas, anything else as compact JSON.
+fn cell(field: &Value) -> String {
+    match field {
+        Value::String(text) => text.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r").replace('|', "\\|"),
+        Value::Array(items) if items.iter().all(|item| !item.is_array() && !item.is_object()) => {
+            items.iter().map(cell).collect::<Vec<_>>().join(", ")
         }
         other => other.to_string(),
-    };
-    format!("{}: {described}. The full result ({} bytes of JSON) is in structuredContent.", spec.title, json.len())
+    }
 }
 
 #[cfg(test)]
@@ -54,17 +121,32 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn large_results_get_a_summary_small_ones_their_json() {
-        let spec = &crate::tools::GET_MESSAGES;
+    fn small_results_are_their_json() {
         let small = json!({"data": [], "total": 0});
-        assert_eq!(summary(spec, &small), small.to_string());
-        let page = json!({"data": vec![json!({"id": 1, "body": "x".repeat(100)}); 50], "total": 1000});
-        assert_eq!(
-            summary(spec, &page),
-            format!(
-                "Find messages: 50 of 1000 item(s). The full result ({} bytes of JSON) is in structuredContent.",
-                page.to_string().len()
-            )
-        );
+        assert_eq!(text_of(&crate::tools::GET_MESSAGES, &small), small.to_string());
+    }
+
+    #[test]
+    fn a_large_page_is_a_table_with_every_present_field_of_every_item() {
+        let message = |id: i64| {
+            json!({"id": id, "body": format!("line one\nline | two {id} {}", "x".repeat(60)), "status": "sent", "error": null,
+                   "members": ["+15551234567", "+15559876543"], "seen": false})
+        };
+        let page = json!({"data": (1..=50).map(message).collect::<Vec<_>>(), "total": 1000});
+        let text = text_of(&crate::tools::GET_MESSAGES, &page);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("Find messages: 50 of 1000; more on the next pages"), "{}", lines[0]);
+        assert_eq!(lines[1], "id | body | status | members | seen", "null fields are left out");
+        assert_eq!(lines.len(), 52, "a header, the columns, one line per message");
+        assert_eq!(lines[2], format!("1 | line one\\nline \\| two 1 {} | sent | +15551234567, +15559876543 | false", "x".repeat(60)));
+        assert!(text.len() < page.to_string().len(), "shorter than the JSON");
+    }
+
+    #[test]
+    fn a_large_object_lists_its_fields_and_the_rest_of_the_result() {
+        let sent = json!({"data": {"id": 7, "body": "y".repeat(3000), "error": null}, "cost": {"segments": 19}});
+        let text = text_of(&crate::tools::SEND_MESSAGE, &sent);
+        assert!(text.contains("\nid: 7\n") && text.contains(&format!("body: {}", "y".repeat(3000))), "{text}");
+        assert!(text.contains("cost: {\"segments\":19}") && !text.contains("error"), "{text}");
     }
 }
