@@ -162,5 +162,44 @@ fn main() {
             );
         }
     }
+    finds_as_history_grows(&client_runtime, &target, &directory.path().join("bench.db"), &team.team_id);
     server_runtime.block_on(sandbox.shutdown());
+}
+
+/// A team's history, grown to this many messages, for the last rows.
+const GROWN_TEAM_MESSAGES: i64 = 100_000;
+
+/// A find of 50 at 1,000 messages and again once the same team holds 100,000: what a page
+/// costs as a team's history grows. The messages are copied in with SQL beside the running
+/// sandbox (sending 99,000 through HTTP would take minutes), which its triggers see as inserts.
+fn finds_as_history_grows(runtime: &tokio::runtime::Runtime, target: &Arc<Target>, database: &std::path::Path, team: &str) {
+    let at_first = runtime.block_on(measure(Arc::clone(target), Operation::FindMessages, 1));
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display())).await.unwrap();
+        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut connection).await.unwrap();
+        loop {
+            let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE team_id = ?").bind(team).fetch_one(&mut connection).await.unwrap();
+            if held >= GROWN_TEAM_MESSAGES {
+                break;
+            }
+            sqlx::query(
+                "INSERT INTO messages (team_id, inbox_id, conversation_id, campaign_id, inbound, media_urls, provider, created, sent_at, done_at, final_status, fixed_json, final_fields_json)
+                 SELECT team_id, inbox_id, conversation_id, campaign_id, inbound, media_urls, provider, created, sent_at, done_at, final_status, fixed_json, final_fields_json
+                 FROM messages WHERE team_id = ? LIMIT ?",
+            )
+            .bind(team)
+            .bind((GROWN_TEAM_MESSAGES - held).min(held))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        }
+    });
+    let grown = runtime.block_on(measure(Arc::clone(target), Operation::FindMessages, 1));
+    println!(
+        "find messages (limit 50), 1 session: p50 {:.2} ms at {READ_TEAM_MESSAGES} messages, {:.2} ms at {GROWN_TEAM_MESSAGES}: {:.2}x",
+        at_first.p50.as_secs_f64() * 1000.0,
+        grown.p50.as_secs_f64() * 1000.0,
+        grown.p50.as_secs_f64() / at_first.p50.as_secs_f64()
+    );
 }

@@ -64,22 +64,21 @@ impl Store {
 
     /// One page of the team's messages, newest first, as a JSON array, and how many match.
     pub(crate) async fn find_messages(&self, team_id: &str, filter: &MessageFilter) -> Result<(String, i64), StoreError> {
-        let mut conditions = String::from("m.team_id = ?");
-        if !filter.inbox_ids.is_empty() {
-            conditions.push_str(&format!(" AND m.inbox_id IN ({})", vec!["?"; filter.inbox_ids.len()].join(", ")));
-        }
-        if filter.start.is_some() {
-            conditions.push_str(" AND m.created >= ?");
-        }
-        if filter.end.is_some() {
-            conditions.push_str(" AND m.created <= ?");
-        }
+        let conditions = filter_conditions("m", filter);
+        // Without a date range the total is the sum of the kept per-inbox counts (migration 2),
+        // whatever the history's length; with one, the matching messages are counted. Both
+        // read the same values, bound in the same order.
+        let total = if filter.start.is_some() || filter.end.is_some() {
+            format!("SELECT COUNT(*) FROM messages m WHERE {conditions}")
+        } else {
+            format!("SELECT COALESCE(SUM(c.messages), 0) FROM message_counts c WHERE {}", filter_conditions("c", filter))
+        };
         // One statement for the count and the page: each statement is a round trip to
         // sqlx's SQLite worker thread, and those hand-offs dominate the cost of a read.
         let sql = format!(
             "WITH clock(now) AS (SELECT ?), \
                   page AS (SELECT * FROM messages m WHERE {conditions} ORDER BY m.created DESC, m.id DESC LIMIT ? OFFSET ?) \
-             SELECT (SELECT COUNT(*) FROM messages m WHERE {conditions}), \
+             SELECT ({total}), \
                     (SELECT '[' || COALESCE(group_concat({MESSAGE_JSON}, ',' ORDER BY m.created DESC, m.id DESC), '') || ']' FROM page m, clock)"
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(timestamp(Utc::now()));
@@ -88,6 +87,22 @@ impl Store {
         let (total, data): (i64, String) = (row.get(0), row.get(1));
         Ok((data, total))
     }
+}
+
+/// The conditions of a find on the table aliased `alias` (`messages`, or `message_counts`
+/// when there is no date range), with placeholders in the order `bind_message_filters` binds.
+fn filter_conditions(alias: &str, filter: &MessageFilter) -> String {
+    let mut conditions = format!("{alias}.team_id = ?");
+    if !filter.inbox_ids.is_empty() {
+        conditions.push_str(&format!(" AND {alias}.inbox_id IN ({})", vec!["?"; filter.inbox_ids.len()].join(", ")));
+    }
+    if filter.start.is_some() {
+        conditions.push_str(&format!(" AND {alias}.created >= ?"));
+    }
+    if filter.end.is_some() {
+        conditions.push_str(&format!(" AND {alias}.created <= ?"));
+    }
+    conditions
 }
 
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;

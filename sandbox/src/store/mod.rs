@@ -29,8 +29,10 @@ pub(crate) use inboxes::Inbox;
 pub(crate) use messages::{MessageFilter, NewMessage};
 pub use seed::{SeededInbox, TeamSeed};
 
-const MIGRATIONS: [Migration; 1] =
-    [Migration { version: 1, description: "initial", sql: include_str!("../../migrations/0001_initial.sql") }];
+const MIGRATIONS: [Migration; 2] = [
+    Migration { version: 1, description: "initial", sql: include_str!("../../migrations/0001_initial.sql") },
+    Migration { version: 2, description: "message counts", sql: include_str!("../../migrations/0002_message_counts.sql") },
+];
 
 /// The database, and a cache of API key hashes.
 #[derive(Debug, Clone)]
