@@ -47,6 +47,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// HTTP: how long a shutdown answers 503 at /readyz before the listener closes.
     pub unready_before_shutdown: Duration,
+    /// HTTP: how long a legacy session stays in memory unused.
+    pub session_idle_timeout: Duration,
     /// The SMS provider policy's settings.
     pub providers: ProviderSettings,
     /// Where sign-ins and idempotency keys are stored.
@@ -191,6 +193,7 @@ impl Settings {
             allowed_origins,
             max_body_bytes: options.max_body_bytes,
             unready_before_shutdown: Duration::from_millis(options.unready_before_shutdown_ms),
+            session_idle_timeout: Duration::from_secs(options.session_idle_timeout.max(1)),
             providers: provider_settings(&options.providers)?,
             database,
             safety,

@@ -137,6 +137,10 @@ pub struct Options {
     /// (cursor), comma-separated.
     #[arg(long = "redirect-scheme", global = true, env = "CLERK_MCP_REDIRECT_SCHEMES", value_delimiter = ',', value_name = "SCHEME")]
     pub redirect_schemes: Vec<String>,
+    /// HTTP: seconds a legacy MCP session may stay idle before its memory is freed; its next
+    /// request restores it from the database (the client sees no difference).
+    #[arg(long, global = true, env = "CLERK_MCP_SESSION_IDLE_TIMEOUT", value_name = "SECONDS", default_value_t = 300)]
+    pub session_idle_timeout: u64,
     /// HTTP: on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still
     /// served, so that a load balancer's health checks move traffic away before the listener
     /// closes. Behind a balancer, set it above the check interval times its fall count.

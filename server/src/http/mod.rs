@@ -112,8 +112,11 @@ fn mcp_router(
         .enforce_origin_validation()
         .with_max_request_body_bytes(settings.max_body_bytes);
     config.session_store = Some(session_store);
+    let mut sessions = LocalSessionManager::default();
+    // An idle session's memory is freed; the session itself lives on in the store.
+    sessions.session_config.keep_alive = Some(settings.session_idle_timeout);
     let service: StreamableHttpService<ToolServer<ServerHost>, LocalSessionManager> =
-        StreamableHttpService::new(move || Ok(tools.clone()), LocalSessionManager::default().into(), config);
+        StreamableHttpService::new(move || Ok(tools.clone()), sessions.into(), config);
     axum::Router::new().fallback_service(service)
 }
 

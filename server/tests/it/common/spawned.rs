@@ -82,8 +82,8 @@ fn spawn(directory: &std::path::Path, args: &[String], environment: &[(String, S
         .args(["--listen", "127.0.0.1:0", "--sandbox-rate-limit", "0", "--data-dir"])
         .arg(directory.join("data"))
         .args(args)
-        .envs(environment.iter().map(|(name, value)| (name, value)))
         .env("RUST_LOG", "info")
+        .envs(environment.iter().map(|(name, value)| (name, value)))
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&stderr).unwrap());
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("CLERK_MCP_")) {

@@ -1,5 +1,6 @@
 //! One account cannot open MCP sessions without end: past the cap a new one is refused with
-//! what to do, and closing one makes room.
+//! what to do, and closing one makes room. An idle session's memory is freed after
+//! `--session-idle-timeout`, and its next request restores it: the client sees no difference.
 
 use serde_json::json;
 
@@ -39,4 +40,20 @@ async fn an_account_may_open_64_sessions_and_another_after_closing_one() {
     assert!(closed.status().is_success(), "{}", closed.status());
     assert_eq!(open().await.unwrap().status().as_u16(), 200, "closing one made room");
     test.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_idle_session_is_freed_and_its_next_request_restores_it() {
+    let server = common::spawned::SpawnedServer::start(
+        &["--auth", "none", "--session-idle-timeout", "1"],
+        &[("RUST_LOG", "info,rmcp::transport::streamable_http_server=debug")],
+    );
+    let url = format!("{}/mcp", server.base);
+    let (client, _) = common::connect(&url).await;
+    common::ok(common::call(&client, "search_contacts", json!({"query": "Ada"})).await);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let found = common::ok(common::call(&client, "search_contacts", json!({"query": "Ada"})).await);
+    assert_eq!(found["data"][0]["name"], "Ada Lovelace", "the same session answers after its idle timeout");
+    assert!(server.log().contains("session restored from external store"), "the session was freed and restored: {}", server.log());
+    client.cancel().await.unwrap();
 }
