@@ -72,6 +72,11 @@ fn table(items: &[Value], text: &mut String) {
             }
         }
     }
+    // The id leads, as the field a model refers back to.
+    if let Some(position) = columns.iter().position(|column| *column == "id") {
+        let id = columns.remove(position);
+        columns.insert(0, id);
+    }
     text.push_str(&columns.join(" | "));
     text.push('\n');
     for item in items {
@@ -129,14 +134,14 @@ mod tests {
     #[test]
     fn a_large_page_is_a_table_with_every_present_field_of_every_item() {
         let message = |id: i64| {
-            json!({"id": id, "body": format!("line one\nline | two {id} {}", "x".repeat(60)), "status": "sent", "error": null,
-                   "members": ["+15551234567", "+15559876543"], "seen": false})
+            json!({"body": format!("line one\nline | two {id} {}", "x".repeat(60)), "status": "sent", "error": null,
+                   "members": ["+15551234567", "+15559876543"], "seen": false, "id": id})
         };
         let page = json!({"data": (1..=50).map(message).collect::<Vec<_>>(), "total": 1000});
         let text = text_of(&crate::tools::GET_MESSAGES, &page);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("Find messages: 50 of 1000; more on the next pages"), "{}", lines[0]);
-        assert_eq!(lines[1], "id | body | status | members | seen", "null fields are left out");
+        assert_eq!(lines[1], "id | body | status | members | seen", "null fields are left out, the id leads");
         assert_eq!(lines.len(), 52, "a header, the columns, one line per message");
         assert_eq!(lines[2], format!("1 | line one\\nline \\| two 1 {} | sent | +15551234567, +15559876543 | false", "x".repeat(60)));
         assert!(text.len() < page.to_string().len(), "shorter than the JSON");
