@@ -196,6 +196,27 @@ async fn revocation_reaches_every_replica(cluster: &Cluster, token: &str) -> Dur
     started.elapsed()
 }
 
+/// A sign-in revoked through the balancer is refused by every replica within a second: the
+/// report line.
+async fn revocation_phase(cluster: &Cluster) -> String {
+    let answer = [("decision", "allow"), ("api_key", cluster.team.api_key.as_str())];
+    let (client_id, tokens) = Browser::new(cluster.base.clone()).sign_in(&answer).await;
+    let revoked_token = tokens["access_token"].as_str().unwrap();
+    for replica in &cluster.replicas {
+        let url = format!("http://127.0.0.1:{}/mcp", replica.port);
+        assert_eq!(common::initialize_status(&url, Some(revoked_token)).await.0, 200, "the new sign-in works on every replica");
+    }
+    let revoke = common::http()
+        .post(format!("{}/revoke", cluster.base))
+        .form(&[("token", tokens["refresh_token"].as_str().unwrap()), ("client_id", &client_id)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status().as_u16(), 200);
+    let delay = revocation_reaches_every_replica(cluster, revoked_token).await;
+    format!("revocation refused by all 3 replicas after {delay:?}")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_behind_haproxy_serve_every_request_on_any_replica() {
     let mut cluster = Cluster::start(3).await;
@@ -213,23 +234,7 @@ async fn three_replicas_behind_haproxy_serve_every_request_on_any_replica() {
     assert!(continued >= SESSIONS / 2, "legacy sessions continued on other replicas {continued} times");
     report.push(format!("legacy sessions continued on another replica: {continued} times"));
 
-    // A revocation through the balancer reaches every replica.
-    let answer = [("decision", "allow"), ("api_key", cluster.team.api_key.as_str())];
-    let (client_id, tokens) = Browser::new(cluster.base.clone()).sign_in(&answer).await;
-    let revoked_token = tokens["access_token"].as_str().unwrap();
-    for replica in &cluster.replicas {
-        let url = format!("http://127.0.0.1:{}/mcp", replica.port);
-        assert_eq!(common::initialize_status(&url, Some(revoked_token)).await.0, 200, "the new sign-in works on every replica");
-    }
-    let revoke = common::http()
-        .post(format!("{}/revoke", cluster.base))
-        .form(&[("token", tokens["refresh_token"].as_str().unwrap()), ("client_id", &client_id)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoke.status().as_u16(), 200);
-    let delay = revocation_reaches_every_replica(&cluster, revoked_token).await;
-    report.push(format!("revocation refused by all 3 replicas after {delay:?}"));
+    report.push(revocation_phase(&cluster).await);
 
     // A replica killed mid-load: retried calls with their keys send each message once.
     let before = crate::safe_sends::message_total(&cluster.sandbox, &cluster.team.api_key).await;
