@@ -346,6 +346,26 @@ fn main() {
         drop(sessions);
         rss
     });
+    // The same without the connections: 1,000 more sessions, each opened on a connection that
+    // is closed at once, as a client between calls holds none.
+    let sessions_only_rss = runtime.block_on(async {
+        let before = rss_mib(pid);
+        for _ in 0..1000 {
+            drop(open_session(info.address, None).await);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        rss_mib(pid) - before
+    });
+    let per_session = |mib: f64| mib * 1024.0 / 1000.0;
+    println!(
+        "memory per idle legacy session: {:.1} KiB with its keep-alive connection open, {:.1} KiB once the connection is closed",
+        per_session(sessions_rss - idle_rss),
+        per_session(sessions_only_rss)
+    );
+    // `-- sessions` stops here.
+    if std::env::args().any(|argument| argument == "sessions") {
+        return;
+    }
     // A fixed read dataset: 1,000 messages, written before any read is measured.
     runtime.block_on(async {
         seed_messages(&info).await;
