@@ -123,6 +123,7 @@ impl<'a> Inliner<'a> {
         if out.get("type").and_then(Value::as_str) == Some("array") && !out.contains_key("items") {
             return Err(self.spec.diagnostic(keys, "an array schema needs `items`; many MCP clients reject arrays without them"));
         }
+        numeric_format_as_bounds(&mut out);
         collapse_single_all_of(&mut out);
         if object.get("nullable").and_then(Value::as_bool) == Some(true) {
             make_nullable(&mut out);
@@ -189,4 +190,20 @@ fn make_nullable(out: &mut Map<String, Value>) {
     {
         values.push(Value::Null);
     }
+}
+
+/// OpenAPI's numeric formats (`int32`, `int64`, `float`, `double`) are not JSON Schema formats:
+/// clients ignore them and they cost bytes in every `tools/list`. `int32`'s range is kept as
+/// bounds where the spec states none; the others bound nothing a JSON number can hold.
+fn numeric_format_as_bounds(schema: &mut Map<String, Value>) {
+    let Some(format) = schema.get("format").and_then(Value::as_str).map(str::to_owned) else { return };
+    match format.as_str() {
+        "int32" => {
+            schema.entry("minimum").or_insert(json!(i32::MIN));
+            schema.entry("maximum").or_insert(json!(i32::MAX));
+        }
+        "int64" | "float" | "double" => {}
+        _ => return,
+    }
+    schema.remove("format");
 }

@@ -192,7 +192,6 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
       "properties": {
         "id": {
           "type": "integer",
-          "format": "int64",
           "description": "The message's id."
         },
         "body": {
@@ -216,15 +215,13 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
           "type": [
             "integer",
             "null"
-          ],
-          "format": "int64"
+          ]
         },
         "campaignId": {
           "type": [
             "integer",
             "null"
           ],
-          "format": "int64",
           "description": "The campaign that sent the message, if one did."
         },
         "channelId": {
@@ -298,8 +295,7 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
           "type": [
             "integer",
             "null"
-          ],
-          "format": "int64"
+          ]
         },
         "sentByName": {
           "type": [
@@ -330,7 +326,7 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
         },
         "segments": {
           "type": "integer",
-          "format": "int32",
+          "maximum": 2147483647,
           "minimum": 0,
           "description": "SMS segments the message uses; each is billed."
         },
@@ -488,15 +484,14 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
     },
     "limit": {
       "type": "integer",
-      "format": "int32",
+      "default": 50,
       "minimum": 1,
       "maximum": 50,
-      "default": 50,
       "description": "Messages per page, from 1 to 50 (default 50)."
     },
     "page": {
       "type": "integer",
-      "format": "int32",
+      "maximum": 2147483647,
       "minimum": 1,
       "default": 1,
       "description": "Page number, starting at 1 (default 1)."
@@ -525,7 +520,6 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
         "properties": {
           "id": {
             "type": "integer",
-            "format": "int64",
             "description": "The message's id."
           },
           "body": {
@@ -549,15 +543,13 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
             "type": [
               "integer",
               "null"
-            ],
-            "format": "int64"
+            ]
           },
           "campaignId": {
             "type": [
               "integer",
               "null"
             ],
-            "format": "int64",
             "description": "The campaign that sent the message, if one did."
           },
           "channelId": {
@@ -631,8 +623,7 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
             "type": [
               "integer",
               "null"
-            ],
-            "format": "int64"
+            ]
           },
           "sentByName": {
             "type": [
@@ -663,7 +654,7 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
           },
           "segments": {
             "type": "integer",
-            "format": "int32",
+            "maximum": 2147483647,
             "minimum": 0,
             "description": "SMS segments the message uses; each is billed."
           },
@@ -705,9 +696,8 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
     },
     "total": {
       "type": "integer",
-      "format": "int64",
-      "minimum": 0,
-      "description": "Messages matching the filters, over all pages."
+      "description": "Messages matching the filters, over all pages.",
+      "minimum": 0
     }
   }
 }"#,
@@ -1742,8 +1732,7 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
       ],
       "properties": {
         "id": {
-          "type": "integer",
-          "format": "int64"
+          "type": "integer"
         },
         "body": {
           "type": "string"
@@ -1804,9 +1793,8 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
         },
         "recipientCount": {
           "type": "integer",
-          "format": "int64",
-          "minimum": 0,
-          "description": "Contacts of the list the campaign sends to (opted-out contacts excluded)."
+          "description": "Contacts of the list the campaign sends to (opted-out contacts excluded).",
+          "minimum": 0
         },
         "timestamp": {
           "type": [
@@ -2366,7 +2354,6 @@ pub static SEARCH_USERS: ToolSpec = ToolSpec {
     },
     "total": {
       "type": "integer",
-      "format": "int64",
       "minimum": 0
     }
   }
