@@ -33,6 +33,7 @@ use jsonwebtoken::jwk::JwkSet;
 use moka::sync::Cache;
 
 pub use errors::{AccountKeyError, KeyCheckError, OAuthError};
+pub use signing::write_new_signing_key;
 
 /// A boxed future, so that [`SignInBackend`] stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -91,15 +91,25 @@ pub(crate) struct SigningKey {
     jwk: Jwk,
 }
 
+/// A new P-256 key, as PKCS#8 DER.
+fn new_pkcs8() -> Vec<u8> {
+    EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+        .expect("P-256 key generation works")
+        .as_ref()
+        .to_vec()
+}
+
+/// Writes a new ES256 signing key to `path` for `--signing-key-file`: PKCS#8 PEM, as `openssl
+/// genpkey` writes it, readable by its owner only. A file already there is never replaced.
+pub fn write_new_signing_key(path: &Path) -> Result<(), OAuthError> {
+    let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", new_pkcs8()));
+    clerk_support::secret_file::create(path, pem.as_bytes()).map_err(|source| OAuthError::SecretFile { path: path.to_owned(), source })
+}
+
 impl SigningKey {
     pub(crate) fn load_or_create(path: &Path) -> Result<SigningKey, OAuthError> {
-        let pkcs8 = clerk_support::secret_file::read_or_create(path, || {
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-                .expect("P-256 key generation works")
-                .as_ref()
-                .to_vec()
-        })
-        .map_err(|source| OAuthError::SecretFile { path: path.to_owned(), source })?;
+        let pkcs8 = clerk_support::secret_file::read_or_create(path, new_pkcs8)
+            .map_err(|source| OAuthError::SecretFile { path: path.to_owned(), source })?;
         SigningKey::from_pkcs8(&pkcs8, path)
     }
 
@@ -204,18 +214,12 @@ mod tests {
         assert_eq!(other.grant_of_own_token(&expired, "http://issuer.test"), None, "another key's token");
     }
 
-    /// A PKCS#8 key in PEM, as `openssl genpkey` writes it.
-    fn write_pem_key(path: &Path) {
-        let der = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
-        std::fs::write(path, pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()))).unwrap();
-    }
-
     #[test]
     fn configured_keys_sign_with_the_first_and_verify_with_all() {
         let directory = tempfile::tempdir().unwrap();
         let (old, new) = (directory.path().join("old.pem"), directory.path().join("new.pem"));
-        write_pem_key(&old);
-        write_pem_key(&new);
+        write_new_signing_key(&old).unwrap();
+        write_new_signing_key(&new).unwrap();
         let before = SigningKeys::load(std::slice::from_ref(&old), directory.path()).unwrap();
         let old_token = before.signing().mint_access_token(&claims(4_000_000_000)).unwrap();
         let during = SigningKeys::load(&[new.clone(), old.clone()], directory.path()).unwrap();
@@ -231,7 +235,8 @@ mod tests {
     fn a_configured_key_file_must_hold_one_new_p256_key() {
         let directory = tempfile::tempdir().unwrap();
         let key = directory.path().join("key.pem");
-        write_pem_key(&key);
+        write_new_signing_key(&key).unwrap();
+        assert!(matches!(write_new_signing_key(&key), Err(OAuthError::SecretFile { .. })), "an existing key file is never replaced");
         let twice = SigningKeys::load(&[key.clone(), key.clone()], directory.path());
         assert!(matches!(twice, Err(OAuthError::DuplicateSigningKey(_))));
         let certificate = directory.path().join("certificate.pem");

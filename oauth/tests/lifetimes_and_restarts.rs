@@ -249,13 +249,8 @@ async fn replicas_on_one_postgres_share_sign_ins_and_hear_each_others_revocation
         .arg(&signing_key)
         .status();
     if !status.is_ok_and(|status| status.success()) {
-        // Without openssl, the same PKCS#8 PEM from ring.
-        let der = ring::signature::EcdsaKeyPair::generate_pkcs8(
-            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            &ring::rand::SystemRandom::new(),
-        )
-        .unwrap();
-        std::fs::write(&signing_key, pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()))).unwrap();
+        // Without openssl, the same PKCS#8 PEM from the server's own writer.
+        clerk_oauth::write_new_signing_key(&signing_key).unwrap();
     }
     let database = clerk_store::testing::fresh_postgres_database().await;
     let mut replicas = Vec::new();

@@ -79,21 +79,22 @@ fn start_server(data_dir: &std::path::Path, auth: &str, extra_args: &[&str]) -> 
     }
     std::thread::spawn(move || for _ in lines {});
     let address: std::net::SocketAddr = address.expect("the banner names the URL");
-    loop {
-        if let Ok(mut stream) = std::net::TcpStream::connect(address) {
-            use std::io::{Read, Write};
-            stream.write_all(b"GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").unwrap();
-            let mut answer = String::new();
-            let _ = stream.read_to_string(&mut answer);
-            if answer.starts_with("HTTP/1.1 200") {
-                break;
-            }
-        }
+    while !answers_ok(address, "/healthz") {
         std::thread::sleep(Duration::from_millis(1));
     }
     let ready = started.elapsed();
     let api_key = std::fs::read_to_string(data_dir.join("sandbox/api-key")).unwrap();
     (Server { child, address, sandbox_url: sandbox_url.unwrap(), sender: sender.unwrap(), api_key }, ready)
+}
+
+/// Whether `GET path` on the server answers 200, asked over a plain connection.
+fn answers_ok(address: std::net::SocketAddr, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else { return false };
+    let _ = stream.write_all(format!("GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").as_bytes());
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
 }
 
 fn rss_mib(pid: u32) -> f64 {
@@ -172,16 +173,21 @@ impl Session {
 enum Operation {
     GetMessages,
     SendMessage,
+    /// A send with a fresh idempotency key: MCP only (the SDK knows no keys).
+    KeyedSendMessage,
 }
 
 impl Operation {
     fn tool(self) -> &'static str {
         match self {
             Operation::GetMessages => "get_messages",
-            Operation::SendMessage => "send_message",
+            Operation::SendMessage | Operation::KeyedSendMessage => "send_message",
         }
     }
 }
+
+/// Numbers the benchmark's idempotency keys, so that every keyed send is a new one.
+static KEY_NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 struct Measured {
     per_second: f64,
@@ -254,13 +260,13 @@ async fn measure_sdk(server: &Arc<ServerInfo>, operation: Operation, concurrency
 async fn run_mcp(session: &mut Session, server: &ServerInfo, operation: Operation) {
     match operation {
         Operation::GetMessages => session.call_tool("get_messages", &serde_json::json!({"limit": 50})).await,
-        Operation::SendMessage => {
-            session
-                .call_tool(
-                    "send_message",
-                    &serde_json::json!({"sender": server.sender, "recipients": ["+15559876543"], "body": next_send_body()}),
-                )
-                .await
+        Operation::SendMessage | Operation::KeyedSendMessage => {
+            let mut arguments = serde_json::json!({"sender": server.sender, "recipients": ["+15559876543"], "body": next_send_body()});
+            if matches!(operation, Operation::KeyedSendMessage) {
+                let key = KEY_NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                arguments["idempotency_key"] = serde_json::json!(format!("bench-{key}"));
+            }
+            session.call_tool("send_message", &arguments).await
         }
     }
 }
@@ -270,6 +276,7 @@ async fn run_sdk(server: &ServerInfo, operation: Operation) {
         Operation::GetMessages => {
             server.sdk.find_messages().limit(std::num::NonZeroU32::new(50).unwrap()).send().await.unwrap();
         }
+        Operation::KeyedSendMessage => unreachable!("the SDK knows no idempotency keys: measured through MCP only"),
         Operation::SendMessage => {
             let body = clerk_chat::types::SendMessageRequest::builder()
                 .sender(server.sender.as_str())

@@ -28,8 +28,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Settings => {
             let mut shown = options;
             // A PostgreSQL URL may hold a password: the settings are printed without it.
-            if let Some(url) = shown.database_url.as_deref().and_then(|url| clerk_store::DatabaseUrl::parse(url).ok())
-                && url.sqlite_path().is_none()
+            if let Some(url @ clerk_store::DatabaseUrl::Postgres(_)) =
+                shown.database_url.as_deref().and_then(|url| clerk_store::DatabaseUrl::parse(url).ok())
             {
                 println!("# database_url is shown without its password");
                 shown.database_url = Some(url.to_string());

@@ -1,7 +1,7 @@
 //! Database URLs: which backend, and where.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
@@ -85,14 +85,6 @@ impl DatabaseUrl {
             _ => Err(unsupported("write the URL as sqlite://PATH or postgres://USER:PASSWORD@HOST/DATABASE")),
         }
     }
-
-    /// The SQLite file, for a SQLite URL.
-    pub fn sqlite_path(&self) -> Option<&Path> {
-        match self {
-            DatabaseUrl::Sqlite(path) => Some(path),
-            DatabaseUrl::Postgres(_) => None,
-        }
-    }
 }
 
 /// The URL as it may be logged: never with a password.
@@ -123,7 +115,7 @@ mod tests {
             let parsed = DatabaseUrl::parse(url).unwrap();
             assert_eq!(parsed.to_string(), "postgres://clerk@db.internal:5433/clerk");
             assert!(!format!("{parsed:?}").contains("s3cret"), "{parsed:?}");
-            assert_eq!(parsed.sqlite_path(), None);
+            assert!(matches!(parsed, DatabaseUrl::Postgres(_)));
         }
     }
 

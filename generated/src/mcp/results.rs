@@ -112,12 +112,28 @@ fn present(field: &Value) -> bool {
 /// list of plain values joined by commas, anything else as compact JSON.
 fn cell(field: &Value) -> String {
     match field {
-        Value::String(text) => text.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r").replace('|', "\\|"),
+        Value::String(text) => escaped(text),
         Value::Array(items) if items.iter().all(|item| !item.is_array() && !item.is_object()) => {
             items.iter().map(cell).collect::<Vec<_>>().join(", ")
         }
         other => other.to_string(),
     }
+}
+
+/// `text` on one line of a table, in one pass: a backslash, line breaks and the column
+/// separator are escaped.
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '|' => out.push_str("\\|"),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

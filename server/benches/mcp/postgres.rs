@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::browser::Browser;
-use super::{Operation, Server, ServerInfo, measure_mcp, ms, open_session, run_mcp, seed_messages, start_server};
+use super::{Operation, Server, ServerInfo, answers_ok, measure_mcp, ms, open_session, run_mcp, seed_messages, start_server};
 
 const VAULT_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const CALLS_COUNTED: usize = 200;
@@ -41,20 +41,11 @@ fn start_replica(directory: &std::path::Path, upstream: &str, database_args: &[&
         .spawn()
         .expect("the server binary starts");
     let started = std::time::Instant::now();
-    while !ready(address) {
+    while !answers_ok(address, "/readyz") {
         assert!(started.elapsed() < Duration::from_secs(30), "the replica on {address} is not ready");
         std::thread::sleep(Duration::from_millis(10));
     }
     Replica { child, address }
-}
-
-fn ready(address: std::net::SocketAddr) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(address) else { return false };
-    let _ = stream.write_all(b"GET /readyz HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n");
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
 }
 
 /// Signs in with the team's API key on the consent page, as a user of a real upstream does.
@@ -82,10 +73,7 @@ pub(super) fn postgres_against_sqlite(runtime: &tokio::runtime::Runtime) {
         unreachable!("PostgreSQL")
     };
     let signing_key = directory.path().join("signing-key.pem");
-    let der =
-        ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &ring::rand::SystemRandom::new())
-            .unwrap();
-    std::fs::write(&signing_key, pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()))).unwrap();
+    clerk_oauth::write_new_signing_key(&signing_key).unwrap();
     let sqlite = start_replica(&directory.path().join("sqlite"), &upstream.sandbox_url, &[]);
     let postgres = start_replica(
         &directory.path().join("postgres"),

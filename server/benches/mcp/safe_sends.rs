@@ -5,64 +5,13 @@
 //! reach Clerk Chat and no call may fail.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Measured, RUN_FOR, ServerInfo, ms, next_send_body, open_session, server_info, start_server, summarize};
-
-/// Numbers the benchmark's idempotency keys, so that every keyed send is a new one.
-static KEY_NUMBER: AtomicU64 = AtomicU64::new(0);
+use super::{Operation, ServerInfo, measure_mcp, ms, open_session, server_info, start_server};
 
 /// Sessions and sends of the load with retries.
 const LOAD_SESSIONS: usize = 32;
 const LOAD_SENDS_PER_SESSION: usize = 2_000;
-
-#[derive(Clone, Copy, PartialEq)]
-enum Check {
-    /// No key, on a server with `--repeat-window 0`: nothing is checked or stored.
-    Nothing,
-    /// No key, with the default repeat window: one read and one write per send.
-    RepeatGuard,
-    /// A fresh key per send (repeat window 0): a claim and a settle per send.
-    Key,
-}
-
-fn send_arguments(server: &ServerInfo, check: Check) -> serde_json::Value {
-    let mut arguments = serde_json::json!({"sender": server.sender, "recipients": ["+15559876543"], "body": next_send_body()});
-    if check == Check::Key {
-        arguments["idempotency_key"] = serde_json::json!(format!("bench-{}", KEY_NUMBER.fetch_add(1, Ordering::Relaxed)));
-    }
-    arguments
-}
-
-/// Closed-loop sends with `check` from `concurrency` sessions for RUN_FOR.
-async fn measure_sends(server: &Arc<ServerInfo>, check: Check, concurrency: usize) -> Measured {
-    let mut sessions = Vec::new();
-    for _ in 0..concurrency {
-        sessions.push(open_session(server.address, None).await);
-    }
-    let started = Instant::now();
-    let workers: Vec<_> = sessions
-        .into_iter()
-        .map(|mut session| {
-            let server = Arc::clone(server);
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                while started.elapsed() < RUN_FOR {
-                    let call_started = Instant::now();
-                    session.call_tool("send_message", &send_arguments(&server, check)).await;
-                    latencies.push(call_started.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.unwrap());
-    }
-    summarize(latencies, started.elapsed())
-}
 
 /// Sends with a key and with the repeat guard against sends with no check, on fresh servers.
 pub(super) fn safe_sends_against_none(runtime: &tokio::runtime::Runtime) {
@@ -78,9 +27,11 @@ pub(super) fn safe_sends_against_none(runtime: &tokio::runtime::Runtime) {
         "conc.", "no check /s", "p50", "with key /s", "p50", "ratio", "repeat guard /s", "p50", "ratio"
     );
     for concurrency in [1, 32] {
-        let nothing = runtime.block_on(measure_sends(&unchecked, Check::Nothing, concurrency));
-        let keyed = runtime.block_on(measure_sends(&unchecked, Check::Key, concurrency));
-        let repeat = runtime.block_on(measure_sends(&guarded, Check::RepeatGuard, concurrency));
+        // No key on a server with `--repeat-window 0`: nothing is checked or stored. A fresh key
+        // per send: a claim and a settle. No key with the default window: a read and a write.
+        let nothing = runtime.block_on(measure_mcp(&unchecked, Operation::SendMessage, concurrency));
+        let keyed = runtime.block_on(measure_mcp(&unchecked, Operation::KeyedSendMessage, concurrency));
+        let repeat = runtime.block_on(measure_mcp(&guarded, Operation::SendMessage, concurrency));
         println!(
             "{:<5} {:>14.0} {:>9.2} {:>12.0} {:>9.2} {:>8.2}x {:>15.0} {:>9.2} {:>8.2}x",
             concurrency,

@@ -71,26 +71,21 @@ impl SessionOwners {
     /// looked up in the database once; one found nowhere is left to rmcp, which cannot restore
     /// it either (it restores only sessions with an owner).
     pub(super) async fn access(&self, session: &str, subject: &str) -> SessionAccess {
-        let owner = match (self.owners.get(session), &self.shared) {
-            (Some(owner), _) => Some(owner),
-            (None, None) => None,
-            (None, Some(shared)) => match shared.owner(session).await {
-                Ok(owner) => owner,
-                Err(error) => {
-                    tracing::warn!("cannot look up who opened an MCP session: {error}");
-                    return SessionAccess::Unverifiable;
-                }
-            },
-        };
-        match owner {
-            None => SessionAccess::Allowed,
-            Some(owner) if owner != subject => SessionAccess::Refused,
-            Some(owner) => {
-                if !self.owners.contains_key(session) {
-                    tracing::info!("continuing an MCP session opened by another replica or before a restart");
-                    self.remember_here(session, owner);
-                }
+        if let Some(owner) = self.owners.get(session) {
+            return if owner == subject { SessionAccess::Allowed } else { SessionAccess::Refused };
+        }
+        let Some(shared) = &self.shared else { return SessionAccess::Allowed };
+        match shared.owner(session).await {
+            Ok(None) => SessionAccess::Allowed,
+            Ok(Some(owner)) if owner != subject => SessionAccess::Refused,
+            Ok(Some(owner)) => {
+                tracing::info!("continuing an MCP session opened by another replica or before a restart");
+                self.remember_here(session, owner);
                 SessionAccess::Allowed
+            }
+            Err(error) => {
+                tracing::warn!("cannot look up who opened an MCP session: {error}");
+                SessionAccess::Unverifiable
             }
         }
     }

@@ -24,19 +24,12 @@ fn key_id(tokens: &Value) -> String {
     jsonwebtoken::decode_header(tokens["access_token"].as_str().unwrap()).unwrap().kid.unwrap()
 }
 
-fn write_key(path: &std::path::Path) {
-    let der =
-        ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &ring::rand::SystemRandom::new())
-            .unwrap();
-    std::fs::write(path, pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()))).unwrap();
-}
-
 #[tokio::test]
 async fn a_signing_key_is_rotated_in_three_restarts_without_signing_anyone_out() {
     let directory = tempfile::tempdir().unwrap();
     let (old, new) = (directory.path().join("old.pem"), directory.path().join("new.pem"));
-    write_key(&old);
-    write_key(&new);
+    clerk_oauth::write_new_signing_key(&old).unwrap();
+    clerk_oauth::write_new_signing_key(&new).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let browser = Browser::new(base.clone());

@@ -68,20 +68,15 @@ impl OnSandbox {
 
 /// Every outbound message of the team with this text, over all pages.
 pub(crate) async fn sent_with_body(sandbox: &Sandbox, api_key: &str, body: &str) -> Vec<Value> {
-    let http = common::http();
+    outbound_messages(sandbox, api_key).await.into_iter().filter(|message| message["body"] == body).collect()
+}
+
+/// Every outbound message of the team, over all pages.
+pub(crate) async fn outbound_messages(sandbox: &Sandbox, api_key: &str) -> Vec<Value> {
     let mut found = Vec::new();
     for page in 1.. {
-        let answer: Value = http
-            .get(format!("{}/public/messages?limit=50&page={page}", sandbox.base_url()))
-            .header("apiKey", api_key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let messages = answer["data"].as_array().unwrap();
-        found.extend(messages.iter().filter(|message| message["body"] == body && message["inbound"] == false).cloned());
+        let answer = messages_page(sandbox, api_key, &format!("limit=50&page={page}")).await;
+        found.extend(answer["data"].as_array().unwrap().iter().filter(|message| message["inbound"] == false).cloned());
         if answer["links"]["next"].is_null() {
             break;
         }
@@ -91,16 +86,20 @@ pub(crate) async fn sent_with_body(sandbox: &Sandbox, api_key: &str, body: &str)
 
 /// How many messages the team has in all, sent and received.
 pub(crate) async fn message_total(sandbox: &Sandbox, api_key: &str) -> u64 {
-    let answer: Value = common::http()
-        .get(format!("{}/public/messages?limit=1", sandbox.base_url()))
+    messages_page(sandbox, api_key, "limit=1").await["total"].as_u64().unwrap()
+}
+
+/// `GET /public/messages?QUERY` of the team, as JSON.
+async fn messages_page(sandbox: &Sandbox, api_key: &str, query: &str) -> Value {
+    common::http()
+        .get(format!("{}/public/messages?{query}", sandbox.base_url()))
         .header("apiKey", api_key)
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    answer["total"].as_u64().unwrap()
+        .unwrap()
 }
 
 pub(crate) async fn queue_fault(sandbox: &Sandbox, api_key: &str, fault: Value) {

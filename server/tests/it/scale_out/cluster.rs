@@ -46,12 +46,7 @@ impl Cluster {
         let (sandbox, team) = crate::safe_sends::standalone_sandbox(directory.path()).await;
         let DatabaseUrl::Postgres(database) = clerk_store::testing::fresh_postgres_database().await else { unreachable!("PostgreSQL") };
         let signing_key = directory.path().join("signing-key.pem");
-        let der = ring::signature::EcdsaKeyPair::generate_pkcs8(
-            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            &ring::rand::SystemRandom::new(),
-        )
-        .unwrap();
-        std::fs::write(&signing_key, pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()))).unwrap();
+        clerk_oauth::write_new_signing_key(&signing_key).unwrap();
         let balancer_port = free_port();
         let base = format!("http://127.0.0.1:{balancer_port}");
         let mut replicas = Vec::new();
@@ -90,7 +85,11 @@ impl Cluster {
             replica.wait_ready().await;
         }
         let haproxy = start_haproxy(directory.path(), balancer_port, &replicas);
-        wait_until_answers(&format!("{base}/healthz")).await;
+        let haproxy_log = directory.path().join("haproxy.log");
+        wait_until_answers(&format!("{base}/healthz"), Duration::from_secs(10), || {
+            std::fs::read_to_string(&haproxy_log).unwrap_or_default()
+        })
+        .await;
         Cluster { base, replicas, sandbox, team, haproxy, _directory: directory }
     }
 
@@ -129,20 +128,8 @@ impl Replica {
     }
 
     pub(crate) async fn wait_ready(&self) {
-        let started = Instant::now();
-        loop {
-            let ready = common::http().get(format!("http://127.0.0.1:{}/readyz", self.port)).send().await;
-            if ready.is_ok_and(|answer| answer.status().is_success()) {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "replica on port {} not ready: {}",
-                self.port,
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let url = format!("http://127.0.0.1:{}/readyz", self.port);
+        wait_until_answers(&url, Duration::from_secs(30), || std::fs::read_to_string(&self.log).unwrap_or_default()).await;
     }
 
     /// SIGKILL, as a crash or the OOM killer would.
@@ -194,10 +181,12 @@ fn start_haproxy(directory: &std::path::Path, port: u16, replicas: &[Replica]) -
     Command::new(haproxy).arg("-db").arg("-f").arg(&path).stdout(Stdio::null()).stderr(log).spawn().expect("HAProxy starts")
 }
 
-async fn wait_until_answers(url: &str) {
+/// Waits until `url` answers 200, for `within` at most; else fails with `log`, what the
+/// process said.
+async fn wait_until_answers(url: &str, within: Duration, log: impl Fn() -> String) {
     let started = Instant::now();
     while !common::http().get(url).send().await.is_ok_and(|answer| answer.status().is_success()) {
-        assert!(started.elapsed() < Duration::from_secs(10), "{url} does not answer");
+        assert!(started.elapsed() < within, "{url} does not answer: {}", log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
