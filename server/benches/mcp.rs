@@ -26,6 +26,9 @@ mod safe_sends;
 #[path = "mcp/postgres.rs"]
 mod postgres;
 
+#[path = "mcp/memory.rs"]
+mod memory;
+
 const RUN_FOR: Duration = Duration::from_secs(4);
 
 /// Numbers the texts of the benchmark's sends: identical texts in a row would be refused as
@@ -95,13 +98,6 @@ fn answers_ok(address: std::net::SocketAddr, path: &str) -> bool {
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     answer.starts_with("HTTP/1.1 200")
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: f64 =
-        status.lines().find(|line| line.starts_with("VmRSS:")).and_then(|line| line.split_whitespace().nth(1)).unwrap().parse().unwrap();
-    kib / 1024.0
 }
 
 /// One MCP session on its own keep-alive connection, spoken with plain hyper to keep the
@@ -341,33 +337,13 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(300));
-    let idle_rss = rss_mib(pid);
+    let idle_rss = memory::rss_mib(pid);
     let info = server_info(&server, None);
-    let sessions_rss = runtime.block_on(async {
-        let mut sessions = Vec::new();
-        for _ in 0..1000 {
-            sessions.push(open_session(info.address, None).await);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let rss = rss_mib(pid);
-        drop(sessions);
-        rss
-    });
-    // The same without the connections: 1,000 more sessions, each opened on a connection that
-    // is closed at once, as a client between calls holds none.
-    let sessions_only_rss = runtime.block_on(async {
-        let before = rss_mib(pid);
-        for _ in 0..1000 {
-            drop(open_session(info.address, None).await);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        rss_mib(pid) - before
-    });
-    let per_session = |mib: f64| mib * 1024.0 / 1000.0;
+    let (sessions_rss, sessions_only_mib) = memory::idle_sessions(&runtime, info.address, pid);
     println!(
         "memory per idle legacy session: {:.1} KiB with its keep-alive connection open, {:.1} KiB once the connection is closed",
-        per_session(sessions_rss - idle_rss),
-        per_session(sessions_only_rss)
+        memory::kib_each(sessions_rss - idle_rss),
+        memory::kib_each(sessions_only_mib)
     );
     // `-- sessions` stops here.
     if std::env::args().any(|argument| argument == "sessions") {
