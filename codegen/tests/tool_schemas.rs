@@ -20,6 +20,9 @@ const CONSTRAINTS: [&str; 12] = [
     "required",
 ];
 
+/// What an output schema leaves out of the constraints: format refinements and numeric bounds.
+const OUTPUT_LEAVES_OUT: [&str; 4] = ["format", "minimum", "maximum", "multipleOf"];
+
 fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
     match schema.get("$ref").and_then(Value::as_str) {
         Some(reference) => resolve(spec, spec.pointer(reference.trim_start_matches('#')).expect("references resolve")),
@@ -27,8 +30,18 @@ fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
     }
 }
 
+/// Which schema of a tool is checked. An output schema is the shape of results: it keeps what
+/// decides which JSON a client accepts, not formats, bounds or descriptions, and a nullable
+/// property its object does not require loses `null` (results leave such a `null` out), except
+/// below a union member or a map, where results are not walked.
+#[derive(Clone, Copy)]
+enum Side {
+    Input,
+    Output { walked: bool, optional: bool },
+}
+
 /// Every constraint of `source` (an OpenAPI 3.0 schema) is in `tool` (the tool's JSON Schema).
-fn assert_kept(spec: &Value, source: &Value, tool: &Value, at: &str) {
+fn assert_kept(spec: &Value, source: &Value, tool: &Value, at: &str, side: Side) {
     let source = resolve(spec, source);
     if let Some(members) = source.get("allOf").and_then(Value::as_array)
         && members.len() == 1
@@ -37,9 +50,15 @@ fn assert_kept(spec: &Value, source: &Value, tool: &Value, at: &str) {
         let mut merged = resolve(spec, &members[0]).as_object().cloned().unwrap_or_default();
         merged
             .extend(source.as_object().unwrap().iter().filter(|(key, _)| *key != "allOf").map(|(key, value)| (key.clone(), value.clone())));
-        return assert_kept(spec, &Value::Object(merged), tool, at);
+        return assert_kept(spec, &Value::Object(merged), tool, at, side);
     }
     for keyword in CONSTRAINTS {
+        if let Side::Output { .. } = side
+            && OUTPUT_LEAVES_OUT.contains(&keyword)
+        {
+            assert_eq!(tool.get(keyword), None, "{at}: `{keyword}` in an output schema");
+            continue;
+        }
         if let Some(expected) = source.get(keyword) {
             if keyword == "format" && numeric_format_kept_as_bounds(expected, tool, at) {
                 continue;
@@ -53,22 +72,36 @@ fn assert_kept(spec: &Value, source: &Value, tool: &Value, at: &str) {
         assert_eq!(found, expected.iter().collect::<Vec<_>>(), "{at}: enum values changed");
     }
     if let Some(kind) = source.get("type") {
-        let nullable = source.get("nullable") == Some(&json!(true));
+        let null_left_out = matches!(side, Side::Output { walked: true, optional: true });
+        let nullable = source.get("nullable") == Some(&json!(true)) && !null_left_out;
         let expected = if nullable { json!([kind, "null"]) } else { kind.clone() };
         assert_eq!(tool.get("type"), Some(&expected), "{at}: type changed");
     }
     if let Some(properties) = source.get("properties").and_then(Value::as_object) {
+        let required = source.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
         for (name, property) in properties {
-            assert_kept(spec, property, &tool["properties"][name], &format!("{at}.{name}"));
+            let side = match side {
+                Side::Input => Side::Input,
+                Side::Output { walked, .. } => Side::Output { walked, optional: !required.contains(&json!(name)) },
+            };
+            assert_kept(spec, property, &tool["properties"][name], &format!("{at}.{name}"), side);
         }
     }
     if let Some(items) = source.get("items") {
-        assert_kept(spec, items, &tool["items"], &format!("{at}[]"));
+        let side = match side {
+            Side::Input => Side::Input,
+            Side::Output { walked, .. } => Side::Output { walked, optional: false },
+        };
+        assert_kept(spec, items, &tool["items"], &format!("{at}[]"), side);
     }
     for keyword in ["oneOf", "anyOf"] {
         if let Some(members) = source.get(keyword).and_then(Value::as_array) {
             for (index, member) in members.iter().enumerate() {
-                assert_kept(spec, member, &tool[keyword][index], &format!("{at}/{keyword}/{index}"));
+                let side = match side {
+                    Side::Input => Side::Input,
+                    Side::Output { .. } => Side::Output { walked: false, optional: false },
+                };
+                assert_kept(spec, member, &tool[keyword][index], &format!("{at}/{keyword}/{index}"), side);
             }
         }
     }
@@ -146,13 +179,21 @@ fn tool_schemas_keep_every_constraint_of_the_spec() {
                 ArgumentLocation::Body => operation["requestBody"]["content"]["application/json"]["schema"].clone(),
             };
             let tool_schema = &input["properties"][&argument.name];
-            assert_kept(&spec, &source, tool_schema, &format!("{}.{}", plan.name, argument.name));
+            assert_kept(&spec, &source, tool_schema, &format!("{}.{}", plan.name, argument.name), Side::Input);
             let required_in_tool = input["required"].as_array().is_some_and(|required| required.contains(&json!(argument.name)));
             assert_eq!(required_in_tool, argument.required, "{}.{}: required flag", plan.name, argument.name);
             checked_arguments += 1;
         }
         let success = operation["responses"].as_object().unwrap().iter().find(|(status, _)| status.starts_with('2')).unwrap().1;
-        assert_kept(&spec, &success["content"]["application/json"]["schema"], &plan.output_schema, &format!("{} output", plan.name));
+        let output = Side::Output { walked: true, optional: false };
+        assert_kept(
+            &spec,
+            &success["content"]["application/json"]["schema"],
+            &plan.output_schema,
+            &format!("{} output", plan.name),
+            output,
+        );
+        assert!(!plan.output_schema.to_string().contains("\"description\""), "{}: descriptions in the output schema", plan.name);
     }
     // The safety of sends adds its control arguments, which are not the spec's: checked apart.
     let mut control_arguments = 0;

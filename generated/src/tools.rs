@@ -191,90 +191,54 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
       ],
       "properties": {
         "id": {
-          "type": "integer",
-          "description": "The message's id."
+          "type": "integer"
         },
         "body": {
-          "type": "string",
-          "description": "The message text."
+          "type": "string"
         },
         "conversationId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "userId": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "description": "The user who created the message, if a user did."
+          "type": "string"
         },
         "campaignMessageId": {
-          "type": [
-            "integer",
-            "null"
-          ]
+          "type": "integer"
         },
         "campaignId": {
-          "type": [
-            "integer",
-            "null"
-          ],
-          "description": "The campaign that sent the message, if one did."
+          "type": "integer"
         },
         "channelId": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "format": "uuid"
+          "type": "string"
         },
         "inboxId": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "format": "uuid",
-          "description": "The inbox the message belongs to."
+          "type": "string"
         },
         "inbound": {
-          "type": "boolean",
-          "description": "True for a received message, false for a sent one."
+          "type": "boolean"
         },
         "members": {
           "type": "array",
-          "description": "The participants' phone numbers.",
           "items": {
             "type": "string"
           }
         },
         "sender": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "senderType": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "description": "What created a message.",
+          "type": "string",
           "enum": [
             "ai_pipeline",
             "assistant",
             "user",
             "campaign",
             "campaign_message",
-            "workflow",
-            null
+            "workflow"
           ]
         },
         "status": {
           "type": "string",
-          "description": "Where a message is in its delivery lifecycle.",
           "enum": [
             "sending",
             "scheduled",
@@ -285,83 +249,52 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
           ]
         },
         "error": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "description": "Why sending failed, when it did."
+          "type": "string"
         },
         "errorCode": {
-          "type": [
-            "integer",
-            "null"
-          ]
+          "type": "integer"
         },
         "sentByName": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "created": {
-          "type": "string",
-          "format": "date-time"
+          "type": "string"
         },
         "updated": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "format": "date-time"
+          "type": "string"
         },
         "seen": {
           "type": "boolean"
         },
         "externalId": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "description": "The provider's id of the message."
+          "type": "string"
         },
         "segments": {
-          "type": "integer",
-          "maximum": 2147483647,
-          "minimum": 0,
-          "description": "SMS segments the message uses; each is billed."
+          "type": "integer"
         },
         "timestamp": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "format": "date-time"
+          "type": "string"
         }
       }
     },
     "cost": {
       "type": "object",
-      "description": "What each message costs in SMS segments, worked out from its text. One character outside the GSM-7 alphabet (an emoji, most non-Latin scripts) makes the whole text UCS-2: 70 characters a segment instead of 160.",
       "properties": {
         "segments": {
-          "type": "integer",
-          "description": "Segments each message takes; each is billed."
+          "type": "integer"
         },
         "encoding": {
           "type": "string",
           "enum": [
             "GSM-7",
             "UCS-2"
-          ],
-          "description": "The encoding the text needs."
+          ]
         },
         "characters": {
-          "type": "integer",
-          "description": "The text's length in the encoding's units (septets or UTF-16 units)."
+          "type": "integer"
         },
         "recipients": {
-          "type": "integer",
-          "description": "How many recipients get the message, when the call names them."
+          "type": "integer"
         }
       },
       "required": [
@@ -371,8 +304,7 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
       ]
     },
     "outcome": {
-      "type": "string",
-      "description": "Set when a retried call was settled without sending again: the earlier attempt's message was found upstream."
+      "type": "string"
     }
   }
 }"#,
@@ -519,90 +451,54 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
         ],
         "properties": {
           "id": {
-            "type": "integer",
-            "description": "The message's id."
+            "type": "integer"
           },
           "body": {
-            "type": "string",
-            "description": "The message text."
+            "type": "string"
           },
           "conversationId": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "userId": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "The user who created the message, if a user did."
+            "type": "string"
           },
           "campaignMessageId": {
-            "type": [
-              "integer",
-              "null"
-            ]
+            "type": "integer"
           },
           "campaignId": {
-            "type": [
-              "integer",
-              "null"
-            ],
-            "description": "The campaign that sent the message, if one did."
+            "type": "integer"
           },
           "channelId": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "uuid"
+            "type": "string"
           },
           "inboxId": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "uuid",
-            "description": "The inbox the message belongs to."
+            "type": "string"
           },
           "inbound": {
-            "type": "boolean",
-            "description": "True for a received message, false for a sent one."
+            "type": "boolean"
           },
           "members": {
             "type": "array",
-            "description": "The participants' phone numbers.",
             "items": {
               "type": "string"
             }
           },
           "sender": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "senderType": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "What created a message.",
+            "type": "string",
             "enum": [
               "ai_pipeline",
               "assistant",
               "user",
               "campaign",
               "campaign_message",
-              "workflow",
-              null
+              "workflow"
             ]
           },
           "status": {
             "type": "string",
-            "description": "Where a message is in its delivery lifecycle.",
             "enum": [
               "sending",
               "scheduled",
@@ -613,57 +509,31 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
             ]
           },
           "error": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "Why sending failed, when it did."
+            "type": "string"
           },
           "errorCode": {
-            "type": [
-              "integer",
-              "null"
-            ]
+            "type": "integer"
           },
           "sentByName": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "created": {
-            "type": "string",
-            "format": "date-time"
+            "type": "string"
           },
           "updated": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
+            "type": "string"
           },
           "seen": {
             "type": "boolean"
           },
           "externalId": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "The provider's id of the message."
+            "type": "string"
           },
           "segments": {
-            "type": "integer",
-            "maximum": 2147483647,
-            "minimum": 0,
-            "description": "SMS segments the message uses; each is billed."
+            "type": "integer"
           },
           "timestamp": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
+            "type": "string"
           }
         }
       }
@@ -675,29 +545,18 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
       ],
       "properties": {
         "self": {
-          "type": "string",
-          "description": "This page."
+          "type": "string"
         },
         "next": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "description": "The next page, absent on the last page."
+          "type": "string"
         },
         "prev": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "description": "The previous page, absent on the first page."
+          "type": "string"
         }
       }
     },
     "total": {
-      "type": "integer",
-      "description": "Messages matching the filters, over all pages.",
-      "minimum": 0
+      "type": "integer"
     }
   }
 }"#,
@@ -852,83 +711,51 @@ pub static CREATE_CONTACT: ToolSpec = ToolSpec {
       ],
       "properties": {
         "id": {
-          "type": "string",
-          "description": "The contact's id."
+          "type": "string"
         },
         "teamId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "createdByUserId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "name": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "phone": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "description": "The contact's phone number in E.164 format."
+          "type": "string"
         },
         "email": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "externalId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "optOut": {
-          "type": "boolean",
-          "description": "True when the contact opted out of messages (replied STOP); campaigns skip them."
+          "type": "boolean"
         },
         "avatarURL": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "public": {
-          "type": "boolean",
-          "description": "Whether every team member can see the contact."
+          "type": "boolean"
         },
         "data": {
           "type": "object",
-          "description": "Free-form metadata of a contact, as string keys and JSON values.",
           "additionalProperties": true
         },
         "attributes": {
           "type": "array",
-          "description": "Custom contact fields of the workspace.",
           "items": {
             "type": "object",
             "additionalProperties": true
           }
         },
         "created": {
-          "type": "string",
-          "format": "date-time"
+          "type": "string"
         },
         "updated": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "format": "date-time"
+          "type": "string"
         }
       }
     }
@@ -1084,83 +911,51 @@ pub static UPDATE_CONTACT: ToolSpec = ToolSpec {
       ],
       "properties": {
         "id": {
-          "type": "string",
-          "description": "The contact's id."
+          "type": "string"
         },
         "teamId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "createdByUserId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "name": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "phone": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "description": "The contact's phone number in E.164 format."
+          "type": "string"
         },
         "email": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "externalId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "optOut": {
-          "type": "boolean",
-          "description": "True when the contact opted out of messages (replied STOP); campaigns skip them."
+          "type": "boolean"
         },
         "avatarURL": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "public": {
-          "type": "boolean",
-          "description": "Whether every team member can see the contact."
+          "type": "boolean"
         },
         "data": {
           "type": "object",
-          "description": "Free-form metadata of a contact, as string keys and JSON values.",
           "additionalProperties": true
         },
         "attributes": {
           "type": "array",
-          "description": "Custom contact fields of the workspace.",
           "items": {
             "type": "object",
             "additionalProperties": true
           }
         },
         "created": {
-          "type": "string",
-          "format": "date-time"
+          "type": "string"
         },
         "updated": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "format": "date-time"
+          "type": "string"
         }
       }
     }
@@ -1245,83 +1040,51 @@ pub static DELETE_CONTACT: ToolSpec = ToolSpec {
       ],
       "properties": {
         "id": {
-          "type": "string",
-          "description": "The contact's id."
+          "type": "string"
         },
         "teamId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "createdByUserId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "name": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "phone": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "description": "The contact's phone number in E.164 format."
+          "type": "string"
         },
         "email": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "externalId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "optOut": {
-          "type": "boolean",
-          "description": "True when the contact opted out of messages (replied STOP); campaigns skip them."
+          "type": "boolean"
         },
         "avatarURL": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "public": {
-          "type": "boolean",
-          "description": "Whether every team member can see the contact."
+          "type": "boolean"
         },
         "data": {
           "type": "object",
-          "description": "Free-form metadata of a contact, as string keys and JSON values.",
           "additionalProperties": true
         },
         "attributes": {
           "type": "array",
-          "description": "Custom contact fields of the workspace.",
           "items": {
             "type": "object",
             "additionalProperties": true
           }
         },
         "created": {
-          "type": "string",
-          "format": "date-time"
+          "type": "string"
         },
         "updated": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "format": "date-time"
+          "type": "string"
         }
       }
     }
@@ -1445,90 +1208,57 @@ pub static CREATE_CONTACTS_BATCH: ToolSpec = ToolSpec {
         ],
         "properties": {
           "id": {
-            "type": "string",
-            "description": "The contact's id."
+            "type": "string"
           },
           "teamId": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "createdByUserId": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "name": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "phone": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "The contact's phone number in E.164 format."
+            "type": "string"
           },
           "email": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "externalId": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "optOut": {
-            "type": "boolean",
-            "description": "True when the contact opted out of messages (replied STOP); campaigns skip them."
+            "type": "boolean"
           },
           "avatarURL": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "public": {
-            "type": "boolean",
-            "description": "Whether every team member can see the contact."
+            "type": "boolean"
           },
           "data": {
             "type": "object",
-            "description": "Free-form metadata of a contact, as string keys and JSON values.",
             "additionalProperties": true
           },
           "attributes": {
             "type": "array",
-            "description": "Custom contact fields of the workspace.",
             "items": {
               "type": "object",
               "additionalProperties": true
             }
           },
           "created": {
-            "type": "string",
-            "format": "date-time"
+            "type": "string"
           },
           "updated": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
+            "type": "string"
           }
         }
       }
     },
     "outcome": {
-      "type": "string",
-      "description": "Set when a retried call was settled without sending again: the earlier attempt's message was found upstream."
+      "type": "string"
     }
   }
 }"#,
@@ -1738,33 +1468,19 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
           "type": "string"
         },
         "teamId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "userId": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "name": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         },
         "inboxId": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "format": "uuid"
+          "type": "string"
         },
         "status": {
           "type": "string",
-          "description": "Where a campaign is in its lifecycle.",
           "enum": [
             "scheduled",
             "sending",
@@ -1773,11 +1489,7 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
           ]
         },
         "provider": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "description": "The channel provider that carries a message.",
+          "type": "string",
           "enum": [
             "twilio",
             "bandwidth",
@@ -1787,64 +1499,44 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
             "whatsapp",
             "telnyx",
             "webex",
-            "rcs",
-            null
+            "rcs"
           ]
         },
         "recipientCount": {
-          "type": "integer",
-          "description": "Contacts of the list the campaign sends to (opted-out contacts excluded).",
-          "minimum": 0
+          "type": "integer"
         },
         "timestamp": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "format": "date-time"
+          "type": "string"
         },
         "created": {
-          "type": "string",
-          "format": "date-time"
+          "type": "string"
         },
         "updated": {
-          "type": [
-            "string",
-            "null"
-          ],
-          "format": "date-time"
+          "type": "string"
         },
         "error": {
-          "type": [
-            "string",
-            "null"
-          ]
+          "type": "string"
         }
       }
     },
     "cost": {
       "type": "object",
-      "description": "What each message costs in SMS segments, worked out from its text. One character outside the GSM-7 alphabet (an emoji, most non-Latin scripts) makes the whole text UCS-2: 70 characters a segment instead of 160.",
       "properties": {
         "segments": {
-          "type": "integer",
-          "description": "Segments each message takes; each is billed."
+          "type": "integer"
         },
         "encoding": {
           "type": "string",
           "enum": [
             "GSM-7",
             "UCS-2"
-          ],
-          "description": "The encoding the text needs."
+          ]
         },
         "characters": {
-          "type": "integer",
-          "description": "The text's length in the encoding's units (septets or UTF-16 units)."
+          "type": "integer"
         },
         "recipients": {
-          "type": "integer",
-          "description": "How many recipients get the message, when the call names them."
+          "type": "integer"
         }
       },
       "required": [
@@ -1854,20 +1546,16 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
       ]
     },
     "outcome": {
-      "type": "string",
-      "description": "Set when a retried call was settled without sending again: the earlier attempt's message was found upstream."
+      "type": "string"
     },
     "provider_selection": {
       "type": "object",
-      "description": "Which SMS provider the server chose for this call, and why.",
       "properties": {
         "provider": {
-          "type": "string",
-          "description": "The provider the request was sent with."
+          "type": "string"
         },
         "reason": {
-          "type": "string",
-          "description": "Why: the explicit argument, the route for the sender number, or the server's default."
+          "type": "string"
         }
       },
       "required": [
@@ -1988,83 +1676,51 @@ pub static SEARCH_CONTACTS: ToolSpec = ToolSpec {
         ],
         "properties": {
           "id": {
-            "type": "string",
-            "description": "The contact's id."
+            "type": "string"
           },
           "teamId": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "createdByUserId": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "name": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "phone": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "The contact's phone number in E.164 format."
+            "type": "string"
           },
           "email": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "externalId": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "optOut": {
-            "type": "boolean",
-            "description": "True when the contact opted out of messages (replied STOP); campaigns skip them."
+            "type": "boolean"
           },
           "avatarURL": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "public": {
-            "type": "boolean",
-            "description": "Whether every team member can see the contact."
+            "type": "boolean"
           },
           "data": {
             "type": "object",
-            "description": "Free-form metadata of a contact, as string keys and JSON values.",
             "additionalProperties": true
           },
           "attributes": {
             "type": "array",
-            "description": "Custom contact fields of the workspace.",
             "items": {
               "type": "object",
               "additionalProperties": true
             }
           },
           "created": {
-            "type": "string",
-            "format": "date-time"
+            "type": "string"
           },
           "updated": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
+            "type": "string"
           }
         }
       }
@@ -2212,20 +1868,13 @@ pub static ADD_USER: ToolSpec = ToolSpec {
       "type": "string"
     },
     "role": {
-      "type": "string",
-      "description": "The user's role, one of the UserRole values."
+      "type": "string"
     },
     "firstName": {
-      "type": [
-        "string",
-        "null"
-      ]
+      "type": "string"
     },
     "lastName": {
-      "type": [
-        "string",
-        "null"
-      ]
+      "type": "string"
     }
   }
 }"#,
@@ -2316,45 +1965,29 @@ pub static SEARCH_USERS: ToolSpec = ToolSpec {
             "type": "string"
           },
           "firstName": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "lastName": {
-            "type": [
-              "string",
-              "null"
-            ]
+            "type": "string"
           },
           "role": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "A user's role in a team, from most to least privileged.",
+            "type": "string",
             "enum": [
               "workspace_owner",
               "admin",
               "manager",
               "agent",
-              "member",
-              null
+              "member"
             ]
           },
           "created": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "format": "date-time"
+            "type": "string"
           }
         }
       }
     },
     "total": {
-      "type": "integer",
-      "minimum": 0
+      "type": "integer"
     }
   }
 }"#,

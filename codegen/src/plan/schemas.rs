@@ -44,7 +44,8 @@ pub(super) struct ResultAdditions {
 }
 
 /// The output schema: the operation's success response, which MCP requires to be an object,
-/// plus what the runtime adds to the result.
+/// plus what the runtime adds to the result, as the shape a client checks `structuredContent`
+/// against (see [`shape_of_results`]).
 pub(super) fn output_schema(
     spec: &Spec,
     operation: &Operation,
@@ -59,44 +60,104 @@ pub(super) fn output_schema(
             .with_help("wrap the answer in an envelope object, as Clerk Chat's `{data: ...}`"));
     }
     let properties = schema["properties"].as_object_mut().expect("object schemas built by the inliner have properties");
+    // The meaning of these fields is in the README's section on results: no model reads an
+    // output schema (see `shape_of_results`).
     if additions.cost {
         properties.insert(
             "cost".to_owned(),
             json!({
                 "type": "object",
-                "description": "What each message costs in SMS segments, worked out from its text. One character outside the GSM-7 alphabet (an emoji, most non-Latin scripts) makes the whole text UCS-2: 70 characters a segment instead of 160.",
                 "properties": {
-                    "segments": {"type": "integer", "description": "Segments each message takes; each is billed."},
-                    "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"], "description": "The encoding the text needs."},
-                    "characters": {"type": "integer", "description": "The text's length in the encoding's units (septets or UTF-16 units)."},
-                    "recipients": {"type": "integer", "description": "How many recipients get the message, when the call names them."}
+                    "segments": {"type": "integer"},
+                    "encoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+                    "characters": {"type": "integer"},
+                    "recipients": {"type": "integer"}
                 },
                 "required": ["segments", "encoding", "characters"]
             }),
         );
     }
     if additions.outcome {
-        properties.insert(
-            "outcome".to_owned(),
-            json!({
-                "type": "string",
-                "description": "Set when a retried call was settled without sending again: the earlier attempt's message was found upstream."
-            }),
-        );
+        properties.insert("outcome".to_owned(), json!({"type": "string"}));
     }
     if additions.provider_selection {
         properties.insert(
             "provider_selection".to_owned(),
             json!({
                 "type": "object",
-                "description": "Which SMS provider the server chose for this call, and why.",
-                "properties": {
-                    "provider": {"type": "string", "description": "The provider the request was sent with."},
-                    "reason": {"type": "string", "description": "Why: the explicit argument, the route for the sender number, or the server's default."}
-                },
+                "properties": {"provider": {"type": "string"}, "reason": {"type": "string"}},
                 "required": ["provider", "reason"]
             }),
         );
     }
+    shape_of_results(&mut schema);
     Ok(schema)
+}
+
+/// Keywords that document a value or refine its format but do not change which JSON shapes a
+/// client accepts as `structuredContent`.
+const DOCUMENTING_KEYWORDS: [&str; 9] =
+    ["description", "title", "examples", "default", "deprecated", "format", "minimum", "maximum", "multipleOf"];
+
+/// Reduces an output schema to the shape of the results: types, properties, `required`, enums
+/// and the structure of items. The Anthropic and OpenAI tool definitions carry only a tool's
+/// input schema, so no model reads an output schema; clients use it to check
+/// `structuredContent`, and every `tools/list` pays for its bytes (the descriptions stay in
+/// the SDK's docs). A nullable field that its object does not require is left out of a result
+/// rather than set to `null` (the runtime's `mcp::results` walks properties and items the same
+/// way), so its type says only what it is when present.
+pub(crate) fn shape_of_results(schema: &mut Value) {
+    shape_of(schema, true);
+}
+
+/// `walked` says whether the runtime leaves out this schema's optional nulls: it walks only
+/// through properties and items, so below a union member or a map the `null`s stay.
+fn shape_of(schema: &mut Value, walked: bool) {
+    let Value::Object(object) = schema else { return };
+    for keyword in DOCUMENTING_KEYWORDS {
+        object.remove(keyword);
+    }
+    let required: Vec<String> =
+        object.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
+    if let Some(Value::Object(properties)) = object.get_mut("properties") {
+        for (name, property) in properties.iter_mut() {
+            if walked && !required.contains(name) {
+                never_null(property);
+            }
+            shape_of(property, walked);
+        }
+    }
+    if let Some(items) = object.get_mut("items") {
+        shape_of(items, walked);
+    }
+    if let Some(additional) = object.get_mut("additionalProperties") {
+        shape_of(additional, false);
+    }
+    for keyword in ["oneOf", "anyOf", "allOf"] {
+        for member in object.get_mut(keyword).and_then(Value::as_array_mut).into_iter().flatten() {
+            shape_of(member, false);
+        }
+    }
+}
+
+/// Takes `null` out of what a property may be, undoing `make_nullable`'s three forms.
+fn never_null(property: &mut Value) {
+    let Value::Object(object) = property else { return };
+    if let Some(Value::Array(types)) = object.get("type") {
+        let kept: Vec<Value> = types.iter().filter(|kind| kind.as_str() != Some("null")).cloned().collect();
+        let kept = if kept.len() == 1 { kept[0].clone() } else { Value::Array(kept) };
+        object.insert("type".to_owned(), kept);
+    }
+    if let Some(Value::Array(values)) = object.get_mut("enum") {
+        values.retain(|value| !value.is_null());
+    }
+    let only_member = match object.get("anyOf").and_then(Value::as_array) {
+        Some(members) if object.len() == 1 && members.len() == 2 && members.contains(&json!({"type": "null"})) => {
+            members.iter().find(|member| **member != json!({"type": "null"})).cloned()
+        }
+        _ => None,
+    };
+    if let Some(member) = only_member {
+        *property = member;
+    }
 }

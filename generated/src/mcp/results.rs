@@ -4,7 +4,9 @@
 //! The text carries the data too, for clients that show the model only `content`: small
 //! results as their JSON, larger ones as a compact rendering with every present field (a table
 //! for a list: the field names once, then one line per item), which a model reads in fewer
-//! tokens than the JSON. `structuredContent` keeps the full typed object.
+//! tokens than the JSON. `structuredContent` keeps the full typed object, less the `null`s of
+//! fields the output schema does not require: a model reads absence as well as `null`, and a
+//! page of messages is a third shorter without them.
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value};
@@ -14,15 +16,41 @@ use crate::mcp::spec::ToolSpec;
 
 /// The MCP result of one call. A failure is still a result, not a protocol error, because
 /// the model has to read the message to fix its call.
-pub(crate) fn into_result(spec: &ToolSpec, outcome: Result<Value, ToolError>) -> CallToolResult {
+/// `output_schema` is the tool's, as `tools/list` shows it.
+pub(crate) fn into_result(spec: &ToolSpec, output_schema: &Value, outcome: Result<Value, ToolError>) -> CallToolResult {
     match outcome {
-        Ok(value) => {
+        Ok(mut value) => {
+            leave_out_optional_nulls(&mut value, output_schema);
             let text = text_of(spec, &value);
             let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
             result.structured_content = Some(value);
             result
         }
         Err(error) => CallToolResult::error(vec![ContentBlock::text(error.to_string())]),
+    }
+}
+
+/// Removes the members that are `null` where `schema` does not require them, through properties
+/// and items: the walk the generator's `shape_of_results` assumes when it takes `null` out of
+/// those fields' types.
+fn leave_out_optional_nulls(value: &mut Value, schema: &Value) {
+    match value {
+        Value::Object(fields) => {
+            let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
+            let required = schema.get("required").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+            fields.retain(|name, field| !field.is_null() || required.iter().any(|required| required.as_str() == Some(name)));
+            for (name, field) in fields.iter_mut() {
+                if let Some(property) = properties.get(name) {
+                    leave_out_optional_nulls(field, property);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item) = schema.get("items") {
+                items.iter_mut().for_each(|each| leave_out_optional_nulls(each, item));
+            }
+        }
+        _ => {}
     }
 }
 
@@ -140,6 +168,19 @@ fn escaped(text: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn nulls_are_left_out_where_the_schema_does_not_require_the_field() {
+        let schema = json!({"type": "object", "required": ["data", "next"], "properties": {
+            "data": {"type": "array", "items": {"type": "object", "required": ["id", "error"], "properties": {
+                "id": {"type": "integer"}, "error": {"type": ["string", "null"]}, "note": {"type": "string"},
+                "extra": {"anyOf": [{"type": "object"}, {"type": "null"}]}}}},
+            "next": {"type": ["string", "null"]}, "prev": {"type": "string"}}});
+        let mut page = json!({"data": [{"id": 1, "error": null, "note": null, "extra": {"inner": null}, "unlisted": null}],
+                              "next": null, "prev": null});
+        leave_out_optional_nulls(&mut page, &schema);
+        assert_eq!(page, json!({"data": [{"id": 1, "error": null, "extra": {"inner": null}}], "next": null}));
+    }
 
     #[test]
     fn small_results_are_their_json() {

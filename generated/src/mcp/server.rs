@@ -191,8 +191,10 @@ where
     F: Fn(H::Client, ToolCall) -> RouteFuture + Send + Sync + 'static,
 {
     let operation: Arc<RouteOperation<H::Client>> = Arc::new(operation);
+    let output_schema = Arc::new(Value::Object(spec.output_schema()));
     ToolRoute::new_dyn(spec.tool(), move |mut context: ToolCallContext<'_, ToolServer<H>>| {
         let operation = Arc::clone(&operation);
+        let output_schema = Arc::clone(&output_schema);
         Box::pin(async move {
             let arguments = context.arguments.take();
             let server = context.service;
@@ -200,7 +202,7 @@ where
             if let Err(error) = &outcome {
                 log_failure(spec, error);
             }
-            Ok(CallToolResponse::from(into_result(spec, outcome)))
+            Ok(CallToolResponse::from(into_result(spec, &output_schema, outcome)))
         })
     })
 }
