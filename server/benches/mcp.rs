@@ -29,6 +29,9 @@ mod postgres;
 #[path = "mcp/memory.rs"]
 mod memory;
 
+#[path = "mcp/cpu.rs"]
+mod cpu;
+
 const RUN_FOR: Duration = Duration::from_secs(4);
 
 /// Numbers the texts of the benchmark's sends: identical texts in a row would be refused as
@@ -339,20 +342,30 @@ fn main() {
     std::thread::sleep(Duration::from_millis(300));
     let idle_rss = memory::rss_mib(pid);
     let info = server_info(&server, None);
-    let (sessions_rss, sessions_only_mib) = memory::idle_sessions(&runtime, info.address, pid);
-    println!(
-        "memory per idle legacy session: {:.1} KiB with its keep-alive connection open, {:.1} KiB once the connection is closed",
-        memory::kib_each(sessions_rss - idle_rss),
-        memory::kib_each(sessions_only_mib)
-    );
-    // `-- sessions` stops here.
-    if std::env::args().any(|argument| argument == "sessions") {
+    let only = |part: &str| std::env::args().any(|argument| argument == part);
+    // `-- cpu` measures only the CPU per call, on a server that has opened no other sessions.
+    let sessions_rss = if only("cpu") {
+        None
+    } else {
+        let (sessions_rss, sessions_only_mib) = memory::idle_sessions(&runtime, info.address, pid);
+        println!(
+            "memory per idle legacy session: {:.1} KiB with its keep-alive connection open, {:.1} KiB once the connection is closed",
+            memory::kib_each(sessions_rss - idle_rss),
+            memory::kib_each(sessions_only_mib)
+        );
+        Some(sessions_rss)
+    };
+    if only("sessions") {
         return;
     }
     // A fixed read dataset: 1,000 messages, written before any read is measured.
     runtime.block_on(async {
         seed_messages(&info).await;
     });
+    cpu::cpu_per_tools_call(&runtime, &info, pid);
+    if only("cpu") {
+        return;
+    }
     println!(
         "clerk-mcp benchmark, {} s per row, server (with its embedded sandbox) and client on this machine's {} cores",
         RUN_FOR.as_secs(),
@@ -365,7 +378,9 @@ fn main() {
     safe_sends::keyed_sends_with_retries(&runtime);
     postgres::postgres_against_sqlite(&runtime);
     println!("RSS idle (after start): {idle_rss:.1} MiB");
-    println!("RSS with 1,000 open, idle sessions (measured before the load): {sessions_rss:.1} MiB");
+    if let Some(sessions_rss) = sessions_rss {
+        println!("RSS with 1,000 open, idle sessions (measured before the load): {sessions_rss:.1} MiB");
+    }
 }
 
 /// Each operation through MCP and directly with the SDK: what the MCP layer adds.

@@ -8,8 +8,10 @@
 //! fields the output schema does not require: a model reads absence as well as `null`, and a
 //! page of messages is a third shorter without them.
 
+use std::fmt::Write as _;
+
 use rmcp::model::{CallToolResult, ContentBlock};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::mcp::error::ToolError;
 use crate::mcp::spec::ToolSpec;
@@ -60,33 +62,64 @@ const FULL_TEXT_LIMIT: usize = 2048;
 /// The text block beside `structuredContent`. Clerk Chat wraps answers in `{"data": ...}`,
 /// with `total` beside a list; the other top-level fields (cost, provider selection) follow.
 fn text_of(spec: &ToolSpec, value: &Value) -> String {
-    let json = value.to_string();
-    if json.len() <= FULL_TEXT_LIMIT {
+    if let Some(json) = json_up_to(value, FULL_TEXT_LIMIT) {
         return json;
     }
-    let Value::Object(top) = value else { return json };
-    let mut text = String::new();
+    let Value::Object(top) = value else { return value.to_string() };
+    let mut text = String::with_capacity(FULL_TEXT_LIMIT * 4);
     match top.get("data") {
         Some(Value::Array(items)) => {
-            let shown = match top.get("total").and_then(Value::as_i64) {
-                Some(total) if total > items.len() as i64 => format!("{} of {total}; more on the next pages", items.len()),
-                _ => items.len().to_string(),
+            let _ = match top.get("total").and_then(Value::as_i64) {
+                Some(total) if total > items.len() as i64 => {
+                    writeln!(text, "{}: {} of {total}, one per line; more on the next pages.", spec.title, items.len())
+                }
+                _ => writeln!(text, "{}: {}, one per line.", spec.title, items.len()),
             };
-            text.push_str(&format!("{}: {shown}, one per line ({} bytes as JSON in structuredContent).\n", spec.title, json.len()));
             table(items, &mut text);
         }
         Some(Value::Object(fields)) => {
-            text.push_str(&format!("{} ({} bytes as JSON in structuredContent):\n", spec.title, json.len()));
-            for (name, field) in fields.iter().filter(|(_, field)| present(field)) {
-                text.push_str(&format!("{name}: {}\n", cell(field)));
-            }
+            let _ = writeln!(text, "{}:", spec.title);
+            fields_as_lines(fields.iter(), &mut text);
         }
-        _ => return json,
+        _ => return value.to_string(),
     }
-    for (name, field) in top.iter().filter(|(name, field)| !matches!(name.as_str(), "data" | "total") && present(field)) {
-        text.push_str(&format!("{name}: {}\n", cell(field)));
-    }
+    fields_as_lines(top.iter().filter(|(name, _)| !matches!(name.as_str(), "data" | "total")), &mut text);
     text
+}
+
+/// `value` as compact JSON when that is at most `limit` bytes; serializing stops as soon as it
+/// is longer, so a large result costs no JSON text it will not use.
+fn json_up_to(value: &Value, limit: usize) -> Option<String> {
+    struct Bounded {
+        bytes: Vec<u8>,
+        limit: usize,
+    }
+    impl std::io::Write for Bounded {
+        fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+            if self.bytes.len() + buffer.len() > self.limit {
+                return Err(std::io::ErrorKind::FileTooLarge.into());
+            }
+            self.bytes.extend_from_slice(buffer);
+            Ok(buffer.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut writer = Bounded { bytes: Vec::with_capacity(256), limit };
+    serde_json::to_writer(&mut writer, value).ok()?;
+    // serde_json writes only valid UTF-8.
+    String::from_utf8(writer.bytes).ok()
+}
+
+/// Each field that says something as a `name: value` line.
+fn fields_as_lines<'a>(fields: impl Iterator<Item = (&'a String, &'a Value)>, text: &mut String) {
+    for (name, field) in fields.filter(|(_, field)| present(field)) {
+        text.push_str(name);
+        text.push_str(": ");
+        cell(field, text);
+        text.push('\n');
+    }
 }
 
 /// The items as a table: the names of the fields any item has, once, then one line per item.
@@ -108,21 +141,21 @@ fn table(items: &[Value], text: &mut String) {
     text.push_str(&columns.join(" | "));
     text.push('\n');
     for item in items {
-        let line = match item {
-            Value::Object(fields) => row(fields, &columns),
-            other => cell(other),
-        };
-        text.push_str(&line);
+        match item {
+            Value::Object(fields) => {
+                for (index, column) in columns.iter().enumerate() {
+                    if index > 0 {
+                        text.push_str(" | ");
+                    }
+                    if let Some(field) = fields.get(*column).filter(|field| present(field)) {
+                        cell(field, text);
+                    }
+                }
+            }
+            other => cell(other, text),
+        }
         text.push('\n');
     }
-}
-
-fn row(fields: &Map<String, Value>, columns: &[&str]) -> String {
-    columns
-        .iter()
-        .map(|column| fields.get(*column).filter(|field| present(field)).map(cell).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join(" | ")
 }
 
 /// Whether a field says anything: null, empty text and empty lists or maps do not.
@@ -136,32 +169,38 @@ fn present(field: &Value) -> bool {
     }
 }
 
-/// One value on one line: text as it is (line breaks and the column separator escaped), a
-/// list of plain values joined by commas, anything else as compact JSON.
-fn cell(field: &Value) -> String {
+/// One value on one line, appended to `text`: text as it is (line breaks and the column
+/// separator escaped), a list of plain values joined by commas, anything else as compact JSON.
+fn cell(field: &Value, text: &mut String) {
     match field {
-        Value::String(text) => escaped(text),
+        Value::String(value) => escaped(value, text),
         Value::Array(items) if items.iter().all(|item| !item.is_array() && !item.is_object()) => {
-            items.iter().map(cell).collect::<Vec<_>>().join(", ")
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    text.push_str(", ");
+                }
+                cell(item, text);
+            }
         }
-        other => other.to_string(),
+        other => {
+            let _ = write!(text, "{other}");
+        }
     }
 }
 
-/// `text` on one line of a table, in one pass: a backslash, line breaks and the column
-/// separator are escaped.
-fn escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for character in text.chars() {
+/// `value` on one line of a table, appended to `text` in one pass: a backslash, line breaks
+/// and the column separator are escaped.
+fn escaped(value: &str, text: &mut String) {
+    text.reserve(value.len());
+    for character in value.chars() {
         match character {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '|' => out.push_str("\\|"),
-            other => out.push(other),
+            '\\' => text.push_str("\\\\"),
+            '\n' => text.push_str("\\n"),
+            '\r' => text.push_str("\\r"),
+            '|' => text.push_str("\\|"),
+            other => text.push(other),
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -197,7 +236,7 @@ mod tests {
         let page = json!({"data": (1..=50).map(message).collect::<Vec<_>>(), "total": 1000});
         let text = text_of(&crate::tools::GET_MESSAGES, &page);
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].starts_with("Find messages: 50 of 1000; more on the next pages"), "{}", lines[0]);
+        assert_eq!(lines[0], "Find messages: 50 of 1000, one per line; more on the next pages.");
         assert_eq!(lines[1], "id | body | status | members | seen", "null fields are left out, the id leads");
         assert_eq!(lines.len(), 52, "a header, the columns, one line per message");
         assert_eq!(lines[2], format!("1 | line one\\nline \\| two 1 {} | sent | +15551234567, +15559876543 | false", "x".repeat(60)));
