@@ -74,15 +74,18 @@ impl Store {
             format!("SELECT COALESCE(SUM(c.messages), 0) FROM message_counts c WHERE {}", filter_conditions("c", filter))
         };
         // One statement for the count and the page: each statement is a round trip to
-        // sqlx's SQLite worker thread, and those hand-offs dominate the cost of a read.
+        // sqlx's SQLite worker thread, and those hand-offs dominate the cost of a read. The
+        // limit is written into the text, not bound: SQLite plans with a bound LIMIT's value,
+        // so binding it again expires the cached statement and every find parsed it anew.
+        let limit = filter.limit;
         let sql = format!(
             "WITH clock(now) AS (SELECT ?), \
-                  page AS (SELECT * FROM messages m WHERE {conditions} ORDER BY m.created DESC, m.id DESC LIMIT ? OFFSET ?) \
+                  page AS (SELECT * FROM messages m WHERE {conditions} ORDER BY m.created DESC, m.id DESC LIMIT {limit} OFFSET ?) \
              SELECT ({total}), \
                     (SELECT '[' || COALESCE(group_concat({MESSAGE_JSON}, ',' ORDER BY m.created DESC, m.id DESC), '') || ']' FROM page m, clock)"
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(timestamp(Utc::now()));
-        query = bind_message_filters(query, team_id, filter).bind(filter.limit).bind(filter.offset);
+        query = bind_message_filters(query, team_id, filter).bind(filter.offset);
         let row = bind_message_filters(query, team_id, filter).fetch_one(self.reader()).await?;
         let (total, data): (i64, String) = (row.get(0), row.get(1));
         Ok((data, total))
