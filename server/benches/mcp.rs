@@ -32,6 +32,9 @@ mod memory;
 #[path = "mcp/cpu.rs"]
 mod cpu;
 
+#[path = "mcp/peers.rs"]
+mod peers;
+
 const RUN_FOR: Duration = Duration::from_secs(4);
 
 /// Numbers the texts of the benchmark's sends: identical texts in a row would be refused as
@@ -152,19 +155,19 @@ impl Session {
 
     /// Calls a tool that must succeed, and returns its `structuredContent`.
     async fn call_tool_result(&mut self, name: &str, arguments: &serde_json::Value) -> serde_json::Value {
+        let result = self.request("tools/call", serde_json::json!({"name": name, "arguments": arguments})).await;
+        assert!(result.is_object() && result["isError"] != serde_json::json!(true), "{name} failed: {result}");
+        result["structuredContent"].clone()
+    }
+
+    /// Sends one request and returns its `result` (null when the answer has none).
+    async fn request(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
         let id = self.next;
         self.next += 1;
-        let (_, body) = self
-            .post(
-                &serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": arguments}}),
-            )
-            .await;
-        assert!(body.contains("\"isError\":false"), "{name} failed: {body}");
-        // The answer comes as one server-sent event; its data line is the JSON-RPC response.
+        let (_, body) = self.post(&serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
+        // The answer comes as JSON or as server-sent events, one of which is the response.
         let response = body.lines().filter_map(|line| line.strip_prefix("data:")).find(|data| data.contains("\"result\"")).unwrap_or(&body);
-        serde_json::from_str::<serde_json::Value>(response.trim())
-            .map(|response| response["result"]["structuredContent"].clone())
-            .unwrap_or_default()
+        serde_json::from_str::<serde_json::Value>(response.trim()).map(|response| response["result"].clone()).unwrap_or_default()
     }
 }
 
@@ -184,9 +187,6 @@ impl Operation {
         }
     }
 }
-
-/// Numbers the benchmark's idempotency keys, so that every keyed send is a new one.
-static KEY_NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 struct Measured {
     per_second: f64,
@@ -241,14 +241,16 @@ async fn measure(server: &Arc<ServerInfo>, operation: Operation, paths: Vec<Path
 }
 
 async fn measure_mcp(server: &Arc<ServerInfo>, operation: Operation, concurrency: usize) -> Measured {
-    let mut paths = Vec::new();
-    for _ in 0..concurrency {
+    // Sessions open and warm up together: a peer that closes idle connections after a few
+    // seconds would otherwise drop the first ones before the last are ready.
+    let sessions = (0..concurrency).map(|_| async {
         let mut session = open_session(server.address, server.bearer.clone()).await;
         for _ in 0..3 {
             run_mcp(&mut session, server, operation).await;
         }
-        paths.push(Path::Mcp(session));
-    }
+        Path::Mcp(session)
+    });
+    let paths = futures::future::join_all(sessions).await;
     measure(server, operation, paths).await
 }
 
@@ -257,17 +259,8 @@ async fn measure_sdk(server: &Arc<ServerInfo>, operation: Operation, concurrency
 }
 
 async fn run_mcp(session: &mut Session, server: &ServerInfo, operation: Operation) {
-    match operation {
-        Operation::GetMessages => session.call_tool("get_messages", &serde_json::json!({"limit": 50})).await,
-        Operation::SendMessage | Operation::KeyedSendMessage => {
-            let mut arguments = serde_json::json!({"sender": server.sender, "recipients": ["+15559876543"], "body": next_send_body()});
-            if matches!(operation, Operation::KeyedSendMessage) {
-                let key = KEY_NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                arguments["idempotency_key"] = serde_json::json!(format!("bench-{key}"));
-            }
-            session.call_tool("send_message", &arguments).await
-        }
-    }
+    let (tool, arguments) = server.naming.call(operation, &server.sender);
+    session.call_tool(tool, &arguments).await
 }
 
 async fn run_sdk(server: &ServerInfo, operation: Operation) {
@@ -293,6 +286,8 @@ struct ServerInfo {
     sdk: clerk_chat::Client,
     /// The access token MCP calls carry, when the server signs callers in.
     bearer: Option<Arc<str>>,
+    /// The tools' names and arguments: this server's, or a peer's.
+    naming: peers::Naming,
 }
 
 /// A fixed read dataset: 1,000 messages, written before any read is measured.
@@ -314,7 +309,7 @@ async fn sign_in(address: std::net::SocketAddr) -> Arc<str> {
 fn server_info(server: &Server, bearer: Option<Arc<str>>) -> Arc<ServerInfo> {
     let key = clerk_chat::ApiKey::new(server.api_key.trim()).unwrap();
     let sdk = clerk_chat::Client::with_api_key(&server.sandbox_url, &key).unwrap();
-    Arc::new(ServerInfo { address: server.address, sender: server.sender.clone(), sdk, bearer })
+    Arc::new(ServerInfo { address: server.address, sender: server.sender.clone(), sdk, bearer, naming: peers::Naming::Ours })
 }
 
 fn ms(duration: Duration) -> f64 {
@@ -343,8 +338,8 @@ fn main() {
     let idle_rss = memory::rss_mib(pid);
     let info = server_info(&server, None);
     let only = |part: &str| std::env::args().any(|argument| argument == part);
-    // `-- cpu` measures only the CPU per call, on a server that has opened no other sessions.
-    let sessions_rss = if only("cpu") {
+    // `-- cpu` and `-- peers` measure on a server that has opened no other sessions.
+    let sessions_rss = if only("cpu") || only("peers") {
         None
     } else {
         let (sessions_rss, sessions_only_mib) = memory::idle_sessions(&runtime, info.address, pid);
@@ -362,6 +357,10 @@ fn main() {
     runtime.block_on(async {
         seed_messages(&info).await;
     });
+    if only("peers") {
+        peers::peers_side_by_side(&runtime, &server, &info, pid);
+        return;
+    }
     cpu::cpu_per_tools_call(&runtime, &info, pid);
     if only("cpu") {
         return;
@@ -377,6 +376,7 @@ fn main() {
     safe_sends::safe_sends_against_none(&runtime);
     safe_sends::keyed_sends_with_retries(&runtime);
     postgres::postgres_against_sqlite(&runtime);
+    peers::peers_side_by_side(&runtime, &server, &info, pid);
     println!("RSS idle (after start): {idle_rss:.1} MiB");
     if let Some(sessions_rss) = sessions_rss {
         println!("RSS with 1,000 open, idle sessions (measured before the load): {sessions_rss:.1} MiB");

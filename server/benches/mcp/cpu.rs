@@ -30,7 +30,7 @@ pub(super) fn cpu_seconds(pid: u32) -> f64 {
 
 /// The server's CPU time per call, in milliseconds, over `CALLS` calls through `mcp` sessions
 /// or directly with the SDK.
-async fn per_call(server: &Arc<ServerInfo>, pid: u32, operation: Operation, through_mcp: bool) -> f64 {
+pub(super) async fn per_call(server: &Arc<ServerInfo>, pid: u32, operation: Operation, through_mcp: bool) -> f64 {
     let mut paths = Vec::new();
     for _ in 0..CONCURRENCY {
         paths.push(if through_mcp { Path::Mcp(open_session(server.address, server.bearer.clone()).await) } else { Path::Sdk });

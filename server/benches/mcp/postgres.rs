@@ -85,7 +85,13 @@ pub(super) fn postgres_against_sqlite(runtime: &tokio::runtime::Runtime) {
         let bearer = runtime.block_on(sign_in_with_key(replica.address, &api_key));
         let key = clerk_chat::ApiKey::new(&api_key).unwrap();
         let sdk = clerk_chat::Client::with_api_key(&upstream.sandbox_url, &key).unwrap();
-        Arc::new(ServerInfo { address: replica.address, sender: upstream.sender.clone(), sdk, bearer: Some(bearer) })
+        Arc::new(ServerInfo {
+            address: replica.address,
+            sender: upstream.sender.clone(),
+            sdk,
+            bearer: Some(bearer),
+            naming: super::peers::Naming::Ours,
+        })
     };
     let (sqlite_info, postgres_info) = (info(&sqlite), info(&postgres));
     runtime.block_on(seed_messages(&sqlite_info));
