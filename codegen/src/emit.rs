@@ -33,7 +33,7 @@ pub(crate) fn tools_file(plans: &[ToolPlan]) -> Result<String, Diagnostic> {
     let spec_statics: Vec<_> = plans.iter().map(|plan| format_ident!("{}", plan.name.to_shouty_snake_case())).collect();
     let count = proc_macro2::Literal::usize_unsuffixed(plans.len());
     let file = quote! {
-        use ::clerk_chat::mcp::{ArgumentSpec, Host, Location, Reconcile, Role, Safety, ToolHints, ToolServer, ToolSpec, route, respond};
+        use ::clerk_chat::mcp::{ArgumentSpec, Host, Location, Reconcile, Role, Safety, ToolHints, ToolServer, ToolSpec, route, respond, respond_json};
         use ::rmcp::handler::server::tool::{ToolRoute, ToolRouter};
 
         /// Every tool's description, in manifest order.
@@ -152,6 +152,7 @@ fn tool_route(plan: &ToolPlan) -> Result<TokenStream, Diagnostic> {
         steps.push(quote!(request = request.body(call.body::<#body_type>()?);));
     }
     let binding = if steps.is_empty() { quote!(let request) } else { quote!(let mut request) };
+    let answer = if plan.json_sender { quote!(respond_json(request.send_json().await)) } else { quote!(respond(request.send().await)) };
     Ok(quote! {
         #[doc = #doc]
         pub fn #function<H>() -> ToolRoute<ToolServer<H>>
@@ -162,7 +163,7 @@ fn tool_route(plan: &ToolPlan) -> Result<TokenStream, Diagnostic> {
                 Box::pin(async move {
                     #binding = client.#client_method();
                     #(#steps)*
-                    respond(request.send().await).await
+                    #answer.await
                 })
             })
         }

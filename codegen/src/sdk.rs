@@ -1,6 +1,6 @@
 //! The typed SDK: progenitor's output for the spec, and what the tool routes need to know of it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use quote::ToTokens;
 
@@ -14,6 +14,8 @@ pub(crate) struct GeneratedSdk {
     pub(crate) setters: BTreeMap<String, BTreeMap<String, String>>,
     /// The client's methods, one per operation.
     pub(crate) client_methods: Vec<String>,
+    /// The builders that have a `send_json` beside `send` (see [`add_json_senders`]).
+    pub(crate) json_senders: BTreeSet<String>,
 }
 
 pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
@@ -31,10 +33,76 @@ pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
             Diagnostic::new(&spec.file, None, format!("progenitor cannot generate an SDK from this spec: {reason}"))
         })?
         .map_err(|error| Diagnostic::new(&spec.file, None, format!("progenitor cannot generate an SDK from this spec: {error}")))?;
-    let file: syn::File = syn::parse2(tokens)
+    let mut file: syn::File = syn::parse2(tokens)
         .map_err(|error| Diagnostic::new(&spec.file, None, format!("progenitor produced code that does not parse: {error}")))?;
+    let json_senders = add_json_senders(&mut file);
     let (setters, client_methods) = introspect(&file);
-    Ok(GeneratedSdk { code: prettyplease::unparse(&file), setters, client_methods })
+    Ok(GeneratedSdk { code: prettyplease::unparse(&file), setters, client_methods, json_senders })
+}
+
+/// Gives every builder whose `send` answers a typed JSON body a `send_json` beside it: the
+/// same request, with the success answer as the JSON that came. The MCP tools pass an answer
+/// on as JSON, and parsing it into the SDK's types only to serialize it again was a fifth of
+/// a `get_messages` call's CPU; the tools check the JSON against the output schema instead.
+/// progenitor's `send` infers the success type from its return type, so the copy differs only
+/// there. Returns the names of the builders that got one.
+fn add_json_senders(file: &mut syn::File) -> BTreeSet<String> {
+    let mut builders = BTreeSet::new();
+    for item in &mut file.items {
+        let syn::Item::Mod(module) = item else { continue };
+        if module.ident != "builder" {
+            continue;
+        }
+        for item in module.content.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
+            let syn::Item::Impl(implementation) = item else { continue };
+            let Some(json_sender) = implementation.items.iter().find_map(json_sender_of) else { continue };
+            if let syn::Type::Path(self_type) = &*implementation.self_ty
+                && let Some(segment) = self_type.path.segments.last()
+            {
+                builders.insert(segment.ident.to_string());
+            }
+            implementation.items.push(syn::ImplItem::Fn(json_sender));
+        }
+    }
+    builders
+}
+
+/// `send` as `send_json`, when `send` returns `Result<ResponseValue<T>, E>` with a `T` that is
+/// parsed from JSON (not `()` for an empty answer, nor a byte stream).
+fn json_sender_of(item: &syn::ImplItem) -> Option<syn::ImplItemFn> {
+    let syn::ImplItem::Fn(send) = item else { return None };
+    if send.sig.ident != "send" {
+        return None;
+    }
+    let mut json_sender = send.clone();
+    let syn::ReturnType::Type(_, result) = &mut json_sender.sig.output else { return None };
+    let success = first_type_argument(result)?;
+    let syn::Type::Path(response_value) = &*success else { return None };
+    if response_value.path.segments.last()?.ident != "ResponseValue" {
+        return None;
+    }
+    let syn::Type::Path(parsed) = &*first_type_argument(success)? else { return None };
+    let parsed_name = parsed.path.segments.last()?.ident.to_string();
+    if parsed_name == "ByteStream" || parsed_name == "Upgraded" {
+        return None;
+    }
+    *first_type_argument(success)? = syn::parse_quote!(::serde_json::Value);
+    json_sender.sig.ident = syn::Ident::new("send_json", send.sig.ident.span());
+    json_sender.attrs.retain(|attribute| !attribute.path().is_ident("doc"));
+    json_sender.attrs.push(syn::parse_quote!(
+        #[doc = "Sends the request like `send`, and gives the success answer as the JSON that came, unparsed into types."]
+    ));
+    Some(json_sender)
+}
+
+/// The first type argument of a path type: `T` of `Result<T, E>` or `ResponseValue<T>`.
+fn first_type_argument(path_type: &mut syn::Type) -> Option<&mut syn::Type> {
+    let syn::Type::Path(path_type) = path_type else { return None };
+    let syn::PathArguments::AngleBracketed(arguments) = &mut path_type.path.segments.last_mut()?.arguments else { return None };
+    match arguments.args.first_mut()? {
+        syn::GenericArgument::Type(argument) => Some(argument),
+        _ => None,
+    }
 }
 
 fn introspect(file: &syn::File) -> (BTreeMap<String, BTreeMap<String, String>>, Vec<String>) {
@@ -94,4 +162,28 @@ fn try_into_target(signature: &syn::Signature) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sender(returns: &str) -> syn::ImplItem {
+        syn::parse_str(&format!("pub async fn send(self) -> {returns} {{ ResponseValue::from_response(response).await }}")).unwrap()
+    }
+
+    #[test]
+    fn a_json_answer_gets_a_send_json_that_differs_only_in_its_success_type() {
+        let json_sender = json_sender_of(&sender("Result<ResponseValue<types::Contact>, Error<types::ErrorResponse>>")).unwrap();
+        assert_eq!(json_sender.sig.ident, "send_json");
+        let returns = json_sender.sig.output.to_token_stream().to_string().replace(' ', "");
+        assert_eq!(returns, "->Result<ResponseValue<::serde_json::Value>,Error<types::ErrorResponse>>");
+        assert!(json_sender.block.to_token_stream().to_string().contains("from_response"), "the body is send's");
+    }
+
+    #[test]
+    fn empty_and_streamed_answers_get_none() {
+        assert!(json_sender_of(&sender("Result<ResponseValue<()>, Error<()>>")).is_none());
+        assert!(json_sender_of(&sender("Result<ResponseValue<ByteStream>, Error<()>>")).is_none());
+    }
 }

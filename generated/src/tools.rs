@@ -4,7 +4,7 @@
 
 use ::clerk_chat::mcp::{
     ArgumentSpec, Host, Location, Reconcile, Role, Safety, ToolHints, ToolServer,
-    ToolSpec, route, respond,
+    ToolSpec, route, respond, respond_json,
 };
 use ::rmcp::handler::server::tool::{ToolRoute, ToolRouter};
 /// Every tool's description, in manifest order.
@@ -321,7 +321,7 @@ where
                 let mut request = client.send_message();
                 request = request
                     .body(call.body::<super::sdk::types::SendMessageRequest>()?);
-                respond(request.send().await).await
+                respond_json(request.send_json().await).await
             })
         },
     )
@@ -592,7 +592,7 @@ where
                 if let Some(value) = call.query::<::std::num::NonZeroU32>("page")? {
                     request = request.page(value);
                 }
-                respond(request.send().await).await
+                respond_json(request.send_json().await).await
             })
         },
     )
@@ -774,7 +774,7 @@ where
                 let mut request = client.create_contact();
                 request = request
                     .body(call.body::<super::sdk::types::CreateContactRequest>()?);
-                respond(request.send().await).await
+                respond_json(request.send_json().await).await
             })
         },
     )
@@ -976,7 +976,7 @@ where
                     .id(call.path::<super::sdk::types::UpdateContactId>("id")?);
                 request = request
                     .body(call.body::<super::sdk::types::UpdateContactRequest>()?);
-                respond(request.send().await).await
+                respond_json(request.send_json().await).await
             })
         },
     )
@@ -1103,7 +1103,7 @@ where
                 let mut request = client.delete_contact();
                 request = request
                     .id(call.path::<super::sdk::types::DeleteContactId>("id")?);
-                respond(request.send().await).await
+                respond_json(request.send_json().await).await
             })
         },
     )
@@ -1275,7 +1275,7 @@ where
                 let mut request = client.create_contacts_batch();
                 request = request
                     .body(call.body::<super::sdk::types::CreateContactsBatchRequest>()?);
-                respond(request.send().await).await
+                respond_json(request.send_json().await).await
             })
         },
     )
@@ -1583,7 +1583,7 @@ where
                                 super::sdk::types::CreateAndTriggerCampaignRequest,
                             >()?,
                     );
-                respond(request.send().await).await
+                respond_json(request.send_json().await).await
             })
         },
     )
@@ -1753,7 +1753,7 @@ where
                 {
                     request = request.query(value);
                 }
-                respond(request.send().await).await
+                respond_json(request.send_json().await).await
             })
         },
     )
@@ -1891,7 +1891,7 @@ where
                 let mut request = client.add_clerk_chat_user();
                 request = request
                     .body(call.body::<super::sdk::types::AddClerkChatUserRequest>()?);
-                respond(request.send().await).await
+                respond_json(request.send_json().await).await
             })
         },
     )
@@ -2011,7 +2011,7 @@ where
                 {
                     request = request.emails(value);
                 }
-                respond(request.send().await).await
+                respond_json(request.send_json().await).await
             })
         },
     )

@@ -86,6 +86,9 @@ pub struct ToolPlan {
     pub(crate) client_method: String,
     /// The Rust type of the request body, as progenitor named it.
     pub(crate) body_type: Option<String>,
+    /// Whether the route calls the builder's `send_json` (the answer passed on as JSON) rather
+    /// than `send` (the answer parsed into the SDK's types, then turned into JSON).
+    pub(crate) json_sender: bool,
     /// Every argument, hidden ones included, in the operation's order.
     pub arguments: Vec<ArgumentPlan>,
     /// The JSON Schema of the tool's arguments that MCP clients validate calls against.
@@ -179,6 +182,7 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
         path: operation.path.clone(),
         client_method,
         body_type,
+        json_sender: builder.has_json_sender(),
         input_schema: input_schema(&arguments, &safety),
         arguments,
         output_schema,

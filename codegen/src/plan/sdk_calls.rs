@@ -71,6 +71,12 @@ impl<'a> OperationBuilder<'a> {
         client_method
     }
 
+    /// Whether the builder has a `send_json`, which the route then calls to pass the answer
+    /// on as JSON.
+    pub(super) fn has_json_sender(&self) -> bool {
+        self.sdk.json_senders.contains(&self.builder_name)
+    }
+
     /// The Rust type of the request body, which the route deserializes the body arguments
     /// into; `None` for an operation without a body.
     pub(super) fn body_type(&self, problems: &mut Vec<Diagnostic>) -> Option<String> {

@@ -16,13 +16,49 @@ use serde_json::Value;
 use crate::mcp::error::ToolError;
 use crate::mcp::spec::ToolSpec;
 
+/// A tool's output schema as `tools/list` shows it, compiled once, which every result is
+/// made to conform to: MCP requires `structuredContent` to, and strict clients check it.
+pub(crate) struct OutputShape {
+    schema: Value,
+    validator: jsonschema::Validator,
+}
+
+impl OutputShape {
+    pub(crate) fn new(spec: &ToolSpec) -> OutputShape {
+        let schema = Value::Object(spec.output_schema());
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&schema)
+            .unwrap_or_else(|error| panic!("the generated output schema of `{}` is not a valid JSON Schema: {error}", spec.name));
+        OutputShape { schema, validator }
+    }
+
+    /// The result with its optional `null`s left out, if it then fits the schema. Clerk
+    /// Chat's answers are passed on as JSON, not parsed into the SDK's types, so this is what
+    /// stands between an answer unlike the API's description and a client.
+    pub(crate) fn conform(&self, mut value: Value) -> Result<Value, ToolError> {
+        leave_out_optional_nulls(&mut value, &self.schema);
+        match self.validator.validate(&value) {
+            Ok(()) => Ok(value),
+            // Where and which rule, not the value: it can be anything the upstream sent.
+            Err(error) => Err(ToolError::UnexpectedAnswer {
+                message: format!("at `{}` it breaks the schema's `{}` rule", error.instance_path(), rule_of(&error)),
+            }),
+        }
+    }
+}
+
+/// The keyword of the schema that `error` broke, such as `type` or `required`.
+fn rule_of(error: &jsonschema::ValidationError<'_>) -> String {
+    let path = error.schema_path().to_string();
+    path.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
 /// The MCP result of one call. A failure is still a result, not a protocol error, because
 /// the model has to read the message to fix its call.
-/// `output_schema` is the tool's, as `tools/list` shows it.
-pub(crate) fn into_result(spec: &ToolSpec, output_schema: &Value, outcome: Result<Value, ToolError>) -> CallToolResult {
+pub(crate) fn into_result(spec: &ToolSpec, outcome: Result<Value, ToolError>) -> CallToolResult {
     match outcome {
-        Ok(mut value) => {
-            leave_out_optional_nulls(&mut value, output_schema);
+        Ok(value) => {
             let text = text_of(spec, &value);
             let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
             result.structured_content = Some(value);
@@ -41,7 +77,8 @@ fn leave_out_optional_nulls(value: &mut Value, schema: &Value) {
             let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
             let required = schema.get("required").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
             fields.retain(|name, field| !field.is_null() || required.iter().any(|required| required.as_str() == Some(name)));
-            for (name, field) in fields.iter_mut() {
+            // Only objects and lists have members to leave out: no schema lookup for the rest.
+            for (name, field) in fields.iter_mut().filter(|(_, field)| field.is_object() || field.is_array()) {
                 if let Some(property) = properties.get(name) {
                     leave_out_optional_nulls(field, property);
                 }

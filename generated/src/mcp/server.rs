@@ -20,7 +20,7 @@ use crate::mcp::drain::InFlightCalls;
 use crate::mcp::error::ToolError;
 use crate::mcp::host::{Host, ProviderSelection};
 use crate::mcp::providers::{narrow_enum, record_selection, select_provider};
-use crate::mcp::results::into_result;
+use crate::mcp::results::{OutputShape, into_result};
 use crate::mcp::safety::{Before, SafeSend, confirm_with_user};
 use crate::mcp::spec::{Role, ToolSpec};
 
@@ -191,18 +191,19 @@ where
     F: Fn(H::Client, ToolCall) -> RouteFuture + Send + Sync + 'static,
 {
     let operation: Arc<RouteOperation<H::Client>> = Arc::new(operation);
-    let output_schema = Arc::new(Value::Object(spec.output_schema()));
+    let output = Arc::new(OutputShape::new(spec));
     ToolRoute::new_dyn(spec.tool(), move |mut context: ToolCallContext<'_, ToolServer<H>>| {
         let operation = Arc::clone(&operation);
-        let output_schema = Arc::clone(&output_schema);
+        let output = Arc::clone(&output);
         Box::pin(async move {
             let arguments = context.arguments.take();
             let server = context.service;
-            let outcome = server.execute(spec, arguments, &context.request_context, &*operation).await;
+            let outcome =
+                server.execute(spec, arguments, &context.request_context, &*operation).await.and_then(|value| output.conform(value));
             if let Err(error) = &outcome {
                 log_failure(spec, error);
             }
-            Ok(CallToolResponse::from(into_result(spec, &output_schema, outcome)))
+            Ok(CallToolResponse::from(into_result(spec, outcome)))
         })
     })
 }

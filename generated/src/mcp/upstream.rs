@@ -20,6 +20,15 @@ pub async fn respond<T: Serialize, E: Serialize + std::fmt::Debug>(
     }
 }
 
+/// Like [`respond`], for an answer the SDK gives as the JSON that came (`send_json`): passed
+/// on as it is; the route checks it against the tool's output schema.
+pub async fn respond_json<E: Serialize + std::fmt::Debug>(answer: Result<ResponseValue<Value>, SdkError<E>>) -> Result<Value, ToolError> {
+    match answer {
+        Ok(response) => Ok(response.into_inner()),
+        Err(error) => Err(upstream_error(error).await),
+    }
+}
+
 /// Classifies a failed SDK call by how far the request got, because that decides both the
 /// message and whether the request may already have taken effect.
 async fn upstream_error<E: Serialize + std::fmt::Debug>(error: SdkError<E>) -> ToolError {

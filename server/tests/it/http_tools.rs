@@ -177,6 +177,22 @@ async fn progress_is_reported_when_the_client_asks() {
     test.server.shutdown().await;
 }
 
+/// Clerk Chat's answers are passed on as JSON, not parsed into types: one unlike the API's
+/// description is refused with where it breaks the output schema, not shown to the model.
+#[tokio::test]
+async fn an_answer_unlike_the_api_description_is_refused_with_where_it_breaks() {
+    let body = r#"{"data":[{"id":"c1","optOut":"sometimes","phone":null}]}"#;
+    let (upstream, _) = common::upstream_answering(Duration::ZERO, body).await;
+    let directory = tempfile::tempdir().unwrap();
+    let mut settings = common::settings(directory.path(), &["--upstream", &upstream]);
+    settings.api_key = Some("ck_test_key".to_owned());
+    let server = clerk_mcp::start_http(&settings).await.unwrap();
+    let (client, _) = connect(&server.mcp_url()).await;
+    let text = tool_error(call(&client, "search_contacts", json!({})).await);
+    assert!(text.contains("did not match its API description: at `/data/0/optOut` it breaks the schema's `type` rule"), "{text}");
+    assert!(!text.contains("sometimes"), "what the upstream sent stays out of the message: {text}");
+}
+
 /// Upstream failures against a sandbox the test controls: 429, 5xx, and the sandbox gone.
 #[tokio::test]
 async fn upstream_failures_say_what_happened_and_whether_to_retry() {

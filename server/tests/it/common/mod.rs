@@ -170,6 +170,12 @@ pub(crate) fn tool_error(result: CallToolResult) -> String {
 /// An upstream that answers every request after `delay` with an empty contact list, and
 /// counts the requests whose client went away before the answer.
 pub(crate) async fn slow_upstream(delay: Duration) -> (String, Arc<AtomicUsize>) {
+    upstream_answering(delay, r#"{"data":[]}"#).await
+}
+
+/// An upstream that answers every request after `delay` with 200 and `body`, and counts the
+/// requests whose client went away before the answer.
+pub(crate) async fn upstream_answering(delay: Duration, body: &'static str) -> (String, Arc<AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -184,7 +190,6 @@ pub(crate) async fn slow_upstream(delay: Duration) -> (String, Arc<AtomicUsize>)
                 let mut rest = [0_u8; 1];
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {
-                        let body = r#"{"data":[]}"#;
                         let answer = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
                         let _ = socket.write_all(answer.as_bytes()).await;
                     }
