@@ -386,15 +386,15 @@ fn main() {
 /// Each operation through MCP and directly with the SDK: what the MCP layer adds.
 fn mcp_against_sdk(runtime: &tokio::runtime::Runtime, info: &Arc<ServerInfo>) {
     println!(
-        "{:<14} {:>5} {:>12} {:>9} {:>9} {:>12} {:>9} {:>9} {:>13}",
-        "operation", "conc.", "mcp calls/s", "mcp p50", "mcp p99", "sdk calls/s", "sdk p50", "sdk p99", "overhead p50"
+        "{:<14} {:>5} {:>12} {:>9} {:>9} {:>12} {:>9} {:>9} {:>13} {:>9}",
+        "operation", "conc.", "mcp calls/s", "mcp p50", "mcp p99", "sdk calls/s", "sdk p50", "sdk p99", "overhead p50", "mcp/sdk"
     );
     for operation in [Operation::GetMessages, Operation::SendMessage] {
         for concurrency in [1, 16, 64] {
             let sdk = runtime.block_on(measure_sdk(info, operation, concurrency));
             let mcp = runtime.block_on(measure_mcp(info, operation, concurrency));
             println!(
-                "{:<14} {:>5} {:>12.0} {:>9.2} {:>9.2} {:>12.0} {:>9.2} {:>9.2} {:>10.2} ms",
+                "{:<14} {:>5} {:>12.0} {:>9.2} {:>9.2} {:>12.0} {:>9.2} {:>9.2} {:>10.2} ms {:>8.2}x",
                 operation.tool(),
                 concurrency,
                 mcp.per_second,
@@ -404,6 +404,7 @@ fn mcp_against_sdk(runtime: &tokio::runtime::Runtime, info: &Arc<ServerInfo>) {
                 ms(sdk.p50),
                 ms(sdk.p99),
                 ms(mcp.p50) - ms(sdk.p50),
+                mcp.per_second / sdk.per_second,
             );
         }
     }
