@@ -330,16 +330,21 @@ fn main() {
         postgres::postgres_against_sqlite(&runtime);
         return;
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    // `-- peers` runs only the table beside rmcp-openapi-server and FastMCP, on a server of its own.
+    if std::env::args().any(|argument| argument == "peers") {
+        peers::peers_side_by_side(&runtime);
+        return;
+    }
     let directory = tempfile::tempdir().unwrap();
     let (server, ready) = start_server(directory.path(), "none", &[]);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let pid = server.child.id();
     std::thread::sleep(Duration::from_millis(300));
     let idle_rss = memory::rss_mib(pid);
     let info = server_info(&server, None);
     let only = |part: &str| std::env::args().any(|argument| argument == part);
-    // `-- cpu` and `-- peers` measure on a server that has opened no other sessions.
-    let sessions_rss = if only("cpu") || only("peers") {
+    // `-- cpu` measures on a server that has opened no other sessions.
+    let sessions_rss = if only("cpu") {
         None
     } else {
         let (sessions_rss, sessions_only_mib) = memory::idle_sessions(&runtime, info.address, pid);
@@ -357,10 +362,6 @@ fn main() {
     runtime.block_on(async {
         seed_messages(&info).await;
     });
-    if only("peers") {
-        peers::peers_side_by_side(&runtime, &server, &info, pid);
-        return;
-    }
     cpu::cpu_per_tools_call(&runtime, &info, pid);
     if only("cpu") {
         return;
@@ -376,7 +377,7 @@ fn main() {
     safe_sends::safe_sends_against_none(&runtime);
     safe_sends::keyed_sends_with_retries(&runtime);
     postgres::postgres_against_sqlite(&runtime);
-    peers::peers_side_by_side(&runtime, &server, &info, pid);
+    peers::peers_side_by_side(&runtime);
     println!("RSS idle (after start): {idle_rss:.1} MiB");
     if let Some(sessions_rss) = sessions_rss {
         println!("RSS with 1,000 open, idle sessions (measured before the load): {sessions_rss:.1} MiB");

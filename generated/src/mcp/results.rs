@@ -4,9 +4,9 @@
 //! The text carries the data too, for clients that show the model only `content`: small
 //! results as their JSON, larger ones as a compact rendering with every present field (a table
 //! for a list: the field names once, then one line per item), which a model reads in fewer
-//! tokens than the JSON. `structuredContent` keeps the full typed object, less the `null`s of
-//! fields the output schema does not require: a model reads absence as well as `null`, and a
-//! page of messages is a third shorter without them.
+//! tokens than the JSON. `structuredContent` keeps the whole answer as Clerk Chat sent it,
+//! checked against the output schema, less the `null`s of fields the schema does not require:
+//! a model reads absence as well as `null`, and reads fewer tokens.
 
 use std::fmt::Write as _;
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Operation, Server, ServerInfo, cpu, measure_mcp, ms, next_send_body, open_session};
+use super::{Operation, Server, ServerInfo, cpu, measure_mcp, ms, next_send_body, open_session, seed_messages, server_info, start_server};
 
 /// How a server names its tools and their arguments.
 #[derive(Clone, Copy)]
@@ -82,9 +82,10 @@ struct PageSize {
     structured: String,
 }
 
-/// Runs the peers beside this server (`ours`, whose process is `pid`) and prints the table and
-/// the ratios the performance targets name.
-pub(super) fn peers_side_by_side(runtime: &tokio::runtime::Runtime, server: &Server, ours: &Arc<ServerInfo>, pid: u32) {
+/// Runs the peers beside a fresh server of ours holding 1,000 messages, all against its
+/// sandbox, and prints the table and the ratios the performance targets name. Fresh, because
+/// the sessions and messages earlier parts of the bench leave behind would weigh on one side.
+pub(super) fn peers_side_by_side(runtime: &tokio::runtime::Runtime) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
     let setup = Command::new("bash").arg(root.join("scripts/bench-peers.sh")).stdout(Stdio::null()).output();
     match setup {
@@ -100,9 +101,13 @@ pub(super) fn peers_side_by_side(runtime: &tokio::runtime::Runtime, server: &Ser
         }
     }
     let peers_dir = root.join("target/peers");
-    let mut rows = vec![measure_row(runtime, "this server", ours, pid, true)];
+    let directory = tempfile::tempdir().unwrap();
+    let (server, _) = start_server(directory.path(), "none", &[]);
+    let ours = server_info(&server, None);
+    runtime.block_on(seed_messages(&ours));
+    let mut rows = vec![measure_row(runtime, "this server", &ours, server.child.id(), true)];
     for start in [start_rmcp_openapi as fn(&std::path::Path, &std::path::Path, &Server) -> Result<Peer, String>, start_fastmcp] {
-        match start(&root, &peers_dir, server) {
+        match start(&root, &peers_dir, &server) {
             Ok(peer) => rows.push(measure_row(runtime, peer.name, &peer.info, peer.child.id(), false)),
             Err(reason) => println!("a peer skipped: {reason}"),
         }
