@@ -36,6 +36,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|error| Diagnostic::new(&spec.file, None, format!("progenitor produced code that does not parse: {error}")))?;
     let json_senders = add_json_senders(&mut file);
+    seal_constructors(&mut file);
     let (setters, client_methods) = introspect(&file);
     Ok(GeneratedSdk { code: prettyplease::unparse(&file), setters, client_methods, json_senders })
 }
@@ -65,6 +66,28 @@ fn add_json_senders(file: &mut syn::File) -> BTreeSet<String> {
         }
     }
     builders
+}
+
+/// Leaves the SDK's users no way to build a client without a key, or one that panics:
+/// progenitor's `Client::new` builds a reqwest client without a TLS crypto provider (a panic
+/// under `rustls-no-provider`) and without the `apiKey` header, so it is dropped, and
+/// `new_with_client` is kept for the crate's own constructors only (`client.rs`).
+fn seal_constructors(file: &mut syn::File) {
+    for item in &mut file.items {
+        let syn::Item::Impl(implementation) = item else { continue };
+        let syn::Type::Path(self_type) = &*implementation.self_ty else { continue };
+        if implementation.trait_.is_some() || !self_type.path.is_ident("Client") {
+            continue;
+        }
+        implementation.items.retain(|item| !matches!(item, syn::ImplItem::Fn(method) if method.sig.ident == "new"));
+        for item in &mut implementation.items {
+            if let syn::ImplItem::Fn(method) = item
+                && method.sig.ident == "new_with_client"
+            {
+                method.vis = syn::parse_quote!(pub(crate));
+            }
+        }
+    }
 }
 
 /// `send` as `send_json`, when `send` returns `Result<ResponseValue<T>, E>` with a `T` that is

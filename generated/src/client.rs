@@ -8,6 +8,13 @@ use crate::sdk::Client;
 /// Clerk Chat's production API.
 pub const DEFAULT_BASE_URL: &str = "https://web-api.clerk.chat";
 
+/// The environment variable [`Client::from_env`] reads the API key from.
+pub const API_KEY_VARIABLE: &str = "CLERK_API_KEY";
+
+/// The environment variable [`Client::from_env`] reads the base URL from, when it is set and
+/// not empty; [`DEFAULT_BASE_URL`] otherwise.
+pub const BASE_URL_VARIABLE: &str = "CLERK_CHAT_BASE_URL";
+
 /// A Clerk Chat API key. Its `Debug` and `Display` never show the key, so it can sit in
 /// structs that get logged.
 #[derive(Clone, PartialEq, Eq)]
@@ -79,7 +86,21 @@ impl Default for ClientOptions {
 
 /// Why a [`Client`] could not be built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientBuildError {
+    /// [`Client::from_env`] found no API key in its variable.
+    #[error("{API_KEY_VARIABLE} is not set; set it to a Clerk Chat API key (Settings > API in Clerk Chat)")]
+    MissingApiKey,
+    /// The API key [`Client::from_env`] found cannot be used.
+    #[error("{API_KEY_VARIABLE}: {0}")]
+    InvalidApiKey(#[from] InvalidApiKey),
+    /// The TLS configuration could not be set up, as when the platform's certificate store
+    /// cannot be read.
+    #[error("cannot set up TLS: {reason}")]
+    Tls {
+        /// What failed.
+        reason: String,
+    },
     /// The base URL is not an absolute http(s) URL without credentials, query or fragment.
     #[error("invalid base URL `{url}`: {reason}")]
     InvalidBaseUrl {
@@ -94,8 +115,33 @@ pub enum ClientBuildError {
 }
 
 impl Client {
+    /// A client for the API key in `CLERK_API_KEY` and the base URL in `CLERK_CHAT_BASE_URL`
+    /// (Clerk Chat's production API when unset), with the default [`ClientOptions`].
+    pub fn from_env() -> Result<Client, ClientBuildError> {
+        Client::from_variables(|name| std::env::var(name).ok())
+    }
+
+    /// [`Client::from_env`] with the variables looked up by `variable`.
+    fn from_variables(variable: impl Fn(&str) -> Option<String>) -> Result<Client, ClientBuildError> {
+        let key = variable(API_KEY_VARIABLE).filter(|key| !key.is_empty()).ok_or(ClientBuildError::MissingApiKey)?;
+        let key = ApiKey::new(key.trim())?;
+        let base_url = variable(BASE_URL_VARIABLE).filter(|url| !url.trim().is_empty());
+        Client::with_api_key(base_url.as_deref().map_or(DEFAULT_BASE_URL, str::trim), &key)
+    }
+
     /// A client for `base_url` (such as [`DEFAULT_BASE_URL`] or a sandbox's URL) that sends
     /// `api_key` in the `apiKey` header of every request.
+    ///
+    /// There is no way to build a client without a key; progenitor's keyless constructors are
+    /// not part of the crate:
+    ///
+    /// ```compile_fail
+    /// let client = clerk_chat::Client::new("https://web-api.clerk.chat");
+    /// ```
+    ///
+    /// ```compile_fail
+    /// let client = clerk_chat::Client::new_with_client("https://web-api.clerk.chat", reqwest::Client::new());
+    /// ```
     pub fn with_api_key(base_url: &str, api_key: &ApiKey) -> Result<Client, ClientBuildError> {
         Client::with_options(base_url, api_key, &ClientOptions::default())
     }
@@ -103,13 +149,16 @@ impl Client {
     /// Like [`Client::with_api_key`], with the user agent and timeouts of `options`.
     pub fn with_options(base_url: &str, api_key: &ApiKey, options: &ClientOptions) -> Result<Client, ClientBuildError> {
         let base_url = normalize_base_url(base_url)?;
-        clerk_support::tls::install_crypto_provider();
+        // The TLS configuration is the client's own: building a client changes nothing else in
+        // the process, such as rustls's process-wide default provider.
+        let tls = clerk_support::tls::client_config().map_err(|error| ClientBuildError::Tls { reason: error.to_string() })?;
         let mut key_header = reqwest::header::HeaderValue::from_str(api_key.expose())
             .expect("ApiKey::new admits only visible ASCII, which is a valid header value");
         key_header.set_sensitive(true);
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("apiKey", key_header);
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .default_headers(headers)
             .user_agent(options.user_agent.clone())
             .connect_timeout(options.connect_timeout)
@@ -137,6 +186,8 @@ fn normalize_base_url(base_url: &str) -> Result<String, ClientBuildError> {
 
 #[cfg(test)]
 mod tests {
+    use progenitor_client::ClientInfo;
+
     use super::*;
 
     #[test]
@@ -150,6 +201,31 @@ mod tests {
     fn bad_api_keys_are_refused_with_a_reason() {
         assert_eq!(ApiKey::new(""), Err(InvalidApiKey::Empty));
         assert_eq!(ApiKey::new("ck 123\n"), Err(InvalidApiKey::BadCharacters));
+    }
+
+    #[test]
+    fn from_env_needs_a_usable_key_and_defaults_the_base_url() {
+        let variables = |key: Option<&str>, url: Option<&str>| {
+            let (key, url) = (key.map(str::to_owned), url.map(str::to_owned));
+            move |name: &str| {
+                if name == API_KEY_VARIABLE {
+                    key.clone()
+                } else if name == BASE_URL_VARIABLE {
+                    url.clone()
+                } else {
+                    None
+                }
+            }
+        };
+        let missing = Client::from_variables(variables(None, None)).unwrap_err();
+        assert!(matches!(missing, ClientBuildError::MissingApiKey) && missing.to_string().contains("CLERK_API_KEY is not set"));
+        assert!(matches!(Client::from_variables(variables(Some(""), None)), Err(ClientBuildError::MissingApiKey)));
+        let bad = Client::from_variables(variables(Some("ck 1"), None)).unwrap_err();
+        assert!(matches!(bad, ClientBuildError::InvalidApiKey(InvalidApiKey::BadCharacters)), "{bad}");
+        let production = Client::from_variables(variables(Some("ck_1\n"), Some(" "))).unwrap();
+        assert_eq!(production.baseurl(), DEFAULT_BASE_URL, "a key with a trailing newline, an empty URL");
+        let sandbox = Client::from_variables(variables(Some("ck_1"), Some("http://127.0.0.1:8788/"))).unwrap();
+        assert_eq!(sandbox.baseurl(), "http://127.0.0.1:8788");
     }
 
     #[test]

@@ -1,0 +1,30 @@
+//! Creates contacts in one batch, finds one again, renames it and deletes it. Needs
+//! `CLERK_API_KEY` (and `CLERK_CHAT_BASE_URL` for the sandbox).
+
+use clerk_chat::Client;
+use clerk_chat::types::{CreateContactRequest, CreateContactsBatchRequest, UpdateContactRequest};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let client = Client::from_env()?;
+    let mut people = Vec::new();
+    for number in 0..3 {
+        let person = CreateContactRequest::builder()
+            .name(Some(format!("Guest {number}").as_str().try_into()?))
+            .phone(Some(format!("+1555010{number:04}").parse()?));
+        people.push(person.try_into()?);
+    }
+    let created = client.create_contacts_batch().body(CreateContactsBatchRequest::builder().contacts(people)).send().await?;
+    println!("created {} contacts", created.data.len());
+
+    let found = client.search_contacts().phone("+15550100001").send().await?;
+    let contact = found.data.first().ok_or("the contact just created was not found")?;
+    println!("found {} ({})", contact.id, contact.name.as_deref().unwrap_or("no name"));
+
+    let rename = UpdateContactRequest::builder().name(Some("Guest One".try_into()?));
+    let renamed = client.update_contact().id(contact.id.as_str()).body(rename).send().await?;
+    println!("renamed it to {}", renamed.data.name.as_deref().unwrap_or(""));
+    client.delete_contact().id(contact.id.as_str()).send().await?;
+    println!("deleted it");
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! What a failed call tells: the HTTP status and Clerk Chat's message for a refused request,
+//! and whether retrying can help. Sends from a number that is not the team's, which Clerk Chat
+//! refuses. Needs `CLERK_API_KEY` (and `CLERK_CHAT_BASE_URL` for the sandbox).
+
+use clerk_chat::types::SendMessageRequest;
+use clerk_chat::{Client, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let client = Client::from_env()?;
+    let request = SendMessageRequest::builder()
+        .sender("+15550009999")
+        .recipients(vec!["+15559876543".parse()?])
+        .body("This will not be sent")
+        .media_urls(vec![]);
+    match client.send_message().body(request).send().await {
+        Ok(sent) => println!("unexpectedly sent message {}", sent.data.id),
+        Err(Error::ErrorResponse(refused)) => {
+            let status = refused.status();
+            // 429 and 5xx may pass on a later try; other refusals need a changed request.
+            let retry = status.as_u16() == 429 || status.is_server_error();
+            println!(
+                "refused with {status}: {:?}; retrying {}",
+                refused.into_inner().message,
+                if retry { "may help" } else { "will not help" }
+            );
+        }
+        Err(Error::CommunicationError(error)) => println!("could not reach Clerk Chat: {error}"),
+        Err(other) => println!("failed: {other}"),
+    }
+    Ok(())
+}
