@@ -37,6 +37,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
         .map_err(|error| Diagnostic::new(&spec.file, None, format!("progenitor produced code that does not parse: {error}")))?;
     let json_senders = add_json_senders(&mut file);
     seal_constructors(&mut file);
+    start_required_lists_empty(&mut file, &empty_list_defaults(&spec.tree));
     let (setters, client_methods) = introspect(&file);
     Ok(GeneratedSdk { code: prettyplease::unparse(&file), setters, client_methods, json_senders })
 }
@@ -85,6 +86,78 @@ fn seal_constructors(file: &mut syn::File) {
                 && method.sig.ident == "new_with_client"
             {
                 method.vis = syn::parse_quote!(pub(crate));
+            }
+        }
+    }
+}
+
+/// The required properties whose schema gives `default: []`, as (type, field) the way
+/// progenitor names them: `SendMessageRequest`, `media_urls`.
+fn empty_list_defaults(tree: &serde_json::Value) -> BTreeSet<(String, String)> {
+    use heck::{ToSnakeCase, ToUpperCamelCase};
+    let mut found = BTreeSet::new();
+    for (name, schema) in tree["components"]["schemas"].as_object().into_iter().flatten() {
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        for (property, property_schema) in schema["properties"].as_object().into_iter().flatten() {
+            if required.contains(&serde_json::json!(property)) && property_schema.get("default") == Some(&serde_json::json!([])) {
+                found.insert((name.to_upper_camel_case(), property.to_snake_case()));
+            }
+        }
+    }
+    found
+}
+
+/// Starts each of `fields` empty in its type's builder. progenitor's builders ignore a
+/// default on a required property and start it as "no value supplied", so without this every
+/// send would have to say `.media_urls(vec![])`; the field is still sent (as `[]`), since the
+/// API requires it.
+fn start_required_lists_empty(file: &mut syn::File, fields: &BTreeSet<(String, String)>) {
+    let module_items = |item: &mut syn::Item, name: &str| match item {
+        syn::Item::Mod(module) if module.ident == name => module.content.as_mut().map(|(_, items)| std::mem::take(items)),
+        _ => None,
+    };
+    for item in &mut file.items {
+        let Some(mut types) = module_items(item, "types") else { continue };
+        for types_item in &mut types {
+            let Some(mut builders) = module_items(types_item, "builder") else { continue };
+            for builder in &mut builders {
+                start_empty_in_default_impl(builder, fields);
+            }
+            put_back(types_item, builders);
+        }
+        put_back(item, types);
+    }
+}
+
+fn put_back(item: &mut syn::Item, items: Vec<syn::Item>) {
+    if let syn::Item::Mod(module) = item
+        && let Some((_, content)) = module.content.as_mut()
+    {
+        *content = items;
+    }
+}
+
+/// In `impl Default for T { fn default() -> Self { Self { field: Err(..), .. } } }`, the
+/// fields of `T` named in `fields` start as `Ok(Default::default())`.
+fn start_empty_in_default_impl(item: &mut syn::Item, fields: &BTreeSet<(String, String)>) {
+    let syn::Item::Impl(implementation) = item else { return };
+    let is_default =
+        implementation.trait_.as_ref().and_then(|(_, path, _)| path.segments.last()).is_some_and(|last| last.ident == "Default");
+    let syn::Type::Path(self_type) = &*implementation.self_ty else { return };
+    let Some(type_name) = self_type.path.segments.last().map(|segment| segment.ident.to_string()) else { return };
+    if !is_default {
+        return;
+    }
+    for item in &mut implementation.items {
+        let syn::ImplItem::Fn(default) = item else { continue };
+        for statement in &mut default.block.stmts {
+            let syn::Stmt::Expr(syn::Expr::Struct(initializer), _) = statement else { continue };
+            for field in &mut initializer.fields {
+                if let syn::Member::Named(name) = &field.member
+                    && fields.contains(&(type_name.clone(), name.to_string()))
+                {
+                    field.expr = syn::parse_quote!(Ok(Default::default()));
+                }
             }
         }
     }
@@ -202,6 +275,28 @@ mod tests {
         let returns = json_sender.sig.output.to_token_stream().to_string().replace(' ', "");
         assert_eq!(returns, "->Result<ResponseValue<::serde_json::Value>,Error<types::ErrorResponse>>");
         assert!(json_sender.block.to_token_stream().to_string().contains("from_response"), "the body is send's");
+    }
+
+    #[test]
+    fn a_required_list_with_an_empty_default_starts_empty_in_its_builder() {
+        let tree = serde_json::json!({"components": {"schemas": {"SendMessageRequest": {
+            "required": ["mediaUrls", "recipients"],
+            "properties": {"mediaUrls": {"type": "array", "default": []}, "recipients": {"type": "array"}}}}}});
+        let fields = empty_list_defaults(&tree);
+        assert_eq!(fields.into_iter().collect::<Vec<_>>(), [("SendMessageRequest".to_owned(), "media_urls".to_owned())]);
+        let mut file: syn::File = syn::parse_quote! {
+            pub mod types { pub mod builder {
+                impl ::std::default::Default for SendMessageRequest {
+                    fn default() -> Self {
+                        Self { media_urls: Err("no value supplied for media_urls".to_string()), recipients: Err("no value supplied for recipients".to_string()) }
+                    }
+                }
+            } }
+        };
+        start_required_lists_empty(&mut file, &empty_list_defaults(&tree));
+        let code = file.to_token_stream().to_string().replace(' ', "");
+        assert!(code.contains("media_urls:Ok(Default::default())"), "{code}");
+        assert!(code.contains("recipients:Err(\"novaluesuppliedforrecipients\""), "a list without a default stays required: {code}");
     }
 
     #[test]

@@ -8,11 +8,8 @@ use clerk_chat::{Client, Error};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
-    let request = SendMessageRequest::builder()
-        .sender("+15550009999")
-        .recipients(vec!["+15559876543".parse()?])
-        .body("This will not be sent")
-        .media_urls(vec![]);
+    let request =
+        SendMessageRequest::builder().sender("+15550009999").recipients(vec!["+15559876543".parse()?]).body("This will not be sent");
     match client.send_message().body(request).send().await {
         Ok(sent) => println!("unexpectedly sent message {}", sent.data.id),
         Err(Error::ErrorResponse(refused)) => {

@@ -17,7 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let sender = std::env::var("CLERK_CHAT_SENDER").map_err(|_| "set CLERK_CHAT_SENDER to one of the team's numbers")?;
     let client = Client::from_env()?;
-    let request = SendMessageRequest::builder().sender(sender).recipients(vec![recipient.parse()?]).body(text).media_urls(vec![]);
+    let request = SendMessageRequest::builder().sender(sender).recipients(vec![recipient.parse()?]).body(text);
     let sent = client.send_message().body(request).send().await?;
     println!("sent message {} ({:?}, {} segment(s))", sent.data.id, sent.data.status, sent.data.segments.unwrap_or(1));
     Ok(())

@@ -3017,7 +3017,7 @@ pub mod types {
                 Self {
                     body: Err("no value supplied for body".to_string()),
                     list_name: Err("no value supplied for list_name".to_string()),
-                    media_urls: Err("no value supplied for media_urls".to_string()),
+                    media_urls: Ok(Default::default()),
                     name: Ok(Default::default()),
                     provider: Ok(Default::default()),
                     sender: Err("no value supplied for sender".to_string()),
@@ -4129,7 +4129,7 @@ pub mod types {
             fn default() -> Self {
                 Self {
                     body: Err("no value supplied for body".to_string()),
-                    media_urls: Err("no value supplied for media_urls".to_string()),
+                    media_urls: Ok(Default::default()),
                     recipients: Err("no value supplied for recipients".to_string()),
                     sender: Err("no value supplied for sender".to_string()),
                     sent_by_name: Ok(Default::default()),

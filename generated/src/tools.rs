@@ -139,6 +139,7 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
       "type": "array",
       "description": "Public http(s) URLs of images or files to attach, which makes the message an MMS. Leave out for a plain SMS.",
       "maxItems": 10,
+      "default": [],
       "items": {
         "type": "string",
         "format": "uri",
@@ -148,8 +149,7 @@ pub static SEND_MESSAGE: ToolSpec = ToolSpec {
         "examples": [
           "https://example.com/photo.jpg"
         ]
-      },
-      "default": []
+      }
     },
     "sent_by_name": {
       "type": "string",
@@ -1392,6 +1392,7 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
       "type": "array",
       "description": "Public http(s) URLs of media to attach to every message (MMS). Leave out for plain SMS.",
       "maxItems": 10,
+      "default": [],
       "items": {
         "type": "string",
         "format": "uri",
@@ -1401,8 +1402,7 @@ pub static CREATE_CAMPAIGN: ToolSpec = ToolSpec {
         "examples": [
           "https://example.com/photo.jpg"
         ]
-      },
-      "default": []
+      }
     },
     "name": {
       "type": "string",

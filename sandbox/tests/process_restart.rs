@@ -64,8 +64,7 @@ async fn nothing_acknowledged_is_lost_on_kill_9() {
         let body = types::SendMessageRequest::builder()
             .sender(inbox_phone.as_str())
             .recipients(vec!["+15559876543".parse().unwrap()])
-            .body(format!("durable {index}"))
-            .media_urls(Vec::<types::MediaUrl>::new());
+            .body(format!("durable {index}"));
         let response = api.send_message().body(body).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 201);
         sent_ids.push(response.into_inner().data.id);
@@ -108,7 +107,6 @@ async fn a_campaign_due_while_the_sandbox_was_down_goes_out_after_restart() {
         .sender(inbox_phone.as_str())
         .list_name("Demo customers")
         .body("Scheduled before the crash")
-        .media_urls(Vec::<types::MediaUrl>::new())
         .timestamp(Some(due));
     let campaign = api.create_and_trigger_campaign().body(request).send().await.unwrap().into_inner().data;
     assert_eq!(campaign.status, types::CampaignStatus::Scheduled);

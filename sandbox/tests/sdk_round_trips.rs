@@ -61,7 +61,6 @@ fn sms(sender: &str, recipients: &[&str], body: &str) -> types::builder::SendMes
         .sender(sender)
         .recipients(recipients.iter().map(|recipient| recipient.parse().unwrap()).collect::<Vec<_>>())
         .body(body)
-        .media_urls(Vec::<types::MediaUrl>::new())
 }
 
 #[tokio::test]
@@ -226,7 +225,6 @@ async fn a_campaign_skips_opted_out_contacts() {
         .sender(running.team.inboxes[0].phone.as_str())
         .list_name(running.team.list_name.as_str())
         .body("Spring sale!")
-        .media_urls(Vec::<types::MediaUrl>::new())
         .provider(types::Provider::Telnyx);
     let campaign = running.client.create_and_trigger_campaign().body(request).send().await.unwrap().into_inner().data;
     assert_eq!(campaign.status, types::CampaignStatus::Sent);
@@ -245,7 +243,6 @@ async fn a_scheduled_campaign_fires_at_its_time() {
         .sender(running.team.inboxes[0].phone.as_str())
         .list_name(running.team.list_name.as_str())
         .body("Reminder")
-        .media_urls(Vec::<types::MediaUrl>::new())
         .timestamp(Some(at));
     let campaign = running.client.create_and_trigger_campaign().body(request).send().await.unwrap().into_inner().data;
     assert_eq!(campaign.status, types::CampaignStatus::Scheduled);

@@ -273,8 +273,7 @@ async fn run_sdk(server: &ServerInfo, operation: Operation) {
             let body = clerk_chat::types::SendMessageRequest::builder()
                 .sender(server.sender.as_str())
                 .recipients(vec!["+15559876543".parse().unwrap()])
-                .body(next_send_body())
-                .media_urls(Vec::<clerk_chat::types::MediaUrl>::new());
+                .body(next_send_body());
             server.sdk.send_message().body(body).send().await.unwrap();
         }
     }
