@@ -19,12 +19,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let found = client.search_contacts().phone("+15550100001").send().await?;
     let contact = found.data.first().ok_or("the contact just created was not found")?;
-    println!("found {} ({})", contact.id, contact.name.as_deref().unwrap_or("no name"));
+    println!("found {} ({})", contact.id.as_str(), contact.name.as_deref().unwrap_or("no name"));
 
     let rename = UpdateContactRequest::builder().name(Some("Guest One".try_into()?));
-    let renamed = client.update_contact().id(contact.id.as_str()).body(rename).send().await?;
+    let renamed = client.update_contact().id(contact.id.clone()).body(rename).send().await?;
     println!("renamed it to {}", renamed.data.name.as_deref().unwrap_or(""));
-    client.delete_contact().id(contact.id.as_str()).send().await?;
+    client.delete_contact().id(contact.id.clone()).send().await?;
     println!("deleted it");
     Ok(())
 }

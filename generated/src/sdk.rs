@@ -398,8 +398,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub external_id: ::std::option::Option<::std::string::String>,
-        ///The contact's id.
-        pub id: ::std::string::String,
+        pub id: ContactId,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///True when the contact opted out of messages (replied STOP); campaigns skip them.
@@ -454,6 +453,63 @@ pub mod types {
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
             Self(value)
+        }
+    }
+    ///The contact's id. One type for the id a contact has and the id that names it in a request, so that the SDK passes one to the other as it is.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ContactId(::std::string::String);
+    impl ::std::ops::Deref for ContactId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ContactId> for ::std::string::String {
+        fn from(value: ContactId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ContactId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 64usize {
+                return Err("longer than 64 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ContactId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ContactId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ContactId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`ContactListResponse`
@@ -815,63 +871,6 @@ pub mod types {
     impl CreateContactsBatchRequest {
         pub fn builder() -> builder::CreateContactsBatchRequest {
             Default::default()
-        }
-    }
-    ///`DeleteContactId`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct DeleteContactId(::std::string::String);
-    impl ::std::ops::Deref for DeleteContactId {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<DeleteContactId> for ::std::string::String {
-        fn from(value: DeleteContactId) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for DeleteContactId {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 64usize {
-                return Err("longer than 64 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for DeleteContactId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for DeleteContactId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for DeleteContactId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     ///The error body of every error status. NestJS's default shape: `message` is a string or a list of strings.
@@ -1682,63 +1681,6 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
-        }
-    }
-    ///`UpdateContactId`
-    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
-    #[serde(transparent)]
-    pub struct UpdateContactId(::std::string::String);
-    impl ::std::ops::Deref for UpdateContactId {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<UpdateContactId> for ::std::string::String {
-        fn from(value: UpdateContactId) -> Self {
-            value.0
-        }
-    }
-    impl ::std::str::FromStr for UpdateContactId {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if value.chars().count() > 64usize {
-                return Err("longer than 64 characters".into());
-            }
-            if value.chars().count() < 1usize {
-                return Err("shorter than 1 characters".into());
-            }
-            Ok(Self(value.to_string()))
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for UpdateContactId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for UpdateContactId {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl<'de> ::serde::Deserialize<'de> for UpdateContactId {
-        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
-        where
-            D: ::serde::Deserializer<'de>,
-        {
-            ::std::string::String::deserialize(deserializer)?
-                .parse()
-                .map_err(|e: self::error::ConversionError| {
-                    <D::Error as ::serde::de::Error>::custom(e.to_string())
-                })
         }
     }
     ///`UpdateContactRequest`
@@ -2637,7 +2579,7 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<super::ContactId, ::std::string::String>,
             name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -2778,7 +2720,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::ContactId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -5812,7 +5754,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct UpdateContact<'a> {
         client: &'a super::Client,
-        id: Result<types::UpdateContactId, String>,
+        id: Result<types::ContactId, String>,
         body: Result<types::builder::UpdateContactRequest, String>,
     }
     impl<'a> UpdateContact<'a> {
@@ -5825,13 +5767,11 @@ pub mod builder {
         }
         pub fn id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::UpdateContactId>,
+            V: std::convert::TryInto<types::ContactId>,
         {
             self.id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `UpdateContactId` for id failed".to_string()
-                });
+                .map_err(|_| "conversion to `ContactId` for id failed".to_string());
             self
         }
         pub fn body<V>(mut self, value: V) -> Self
@@ -6055,7 +5995,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct DeleteContact<'a> {
         client: &'a super::Client,
-        id: Result<types::DeleteContactId, String>,
+        id: Result<types::ContactId, String>,
     }
     impl<'a> DeleteContact<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -6066,13 +6006,11 @@ pub mod builder {
         }
         pub fn id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::DeleteContactId>,
+            V: std::convert::TryInto<types::ContactId>,
         {
             self.id = value
                 .try_into()
-                .map_err(|_| {
-                    "conversion to `DeleteContactId` for id failed".to_string()
-                });
+                .map_err(|_| "conversion to `ContactId` for id failed".to_string());
             self
         }
         ///Sends a `DELETE` request to `/public/contacts/{id}`

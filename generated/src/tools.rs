@@ -711,7 +711,9 @@ pub static CREATE_CONTACT: ToolSpec = ToolSpec {
       ],
       "properties": {
         "id": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 64,
+          "minLength": 1
         },
         "teamId": {
           "type": "string"
@@ -860,9 +862,9 @@ pub static UPDATE_CONTACT: ToolSpec = ToolSpec {
   "properties": {
     "contact_id": {
       "type": "string",
+      "description": "The id of the contact to update.",
       "minLength": 1,
-      "maxLength": 64,
-      "description": "The id of the contact to update."
+      "maxLength": 64
     },
     "name": {
       "type": "string",
@@ -911,7 +913,9 @@ pub static UPDATE_CONTACT: ToolSpec = ToolSpec {
       ],
       "properties": {
         "id": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 64,
+          "minLength": 1
         },
         "teamId": {
           "type": "string"
@@ -972,8 +976,7 @@ where
         |client: super::sdk::Client, call| {
             Box::pin(async move {
                 let mut request = client.update_contact();
-                request = request
-                    .id(call.path::<super::sdk::types::UpdateContactId>("id")?);
+                request = request.id(call.path::<super::sdk::types::ContactId>("id")?);
                 request = request
                     .body(call.body::<super::sdk::types::UpdateContactRequest>()?);
                 respond_json(request.send_json().await).await
@@ -1017,9 +1020,9 @@ pub static DELETE_CONTACT: ToolSpec = ToolSpec {
   "properties": {
     "contact_id": {
       "type": "string",
+      "description": "The id of the contact to delete.",
       "minLength": 1,
-      "maxLength": 64,
-      "description": "The id of the contact to delete."
+      "maxLength": 64
     }
   },
   "required": [
@@ -1040,7 +1043,9 @@ pub static DELETE_CONTACT: ToolSpec = ToolSpec {
       ],
       "properties": {
         "id": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 64,
+          "minLength": 1
         },
         "teamId": {
           "type": "string"
@@ -1101,8 +1106,7 @@ where
         |client: super::sdk::Client, call| {
             Box::pin(async move {
                 let mut request = client.delete_contact();
-                request = request
-                    .id(call.path::<super::sdk::types::DeleteContactId>("id")?);
+                request = request.id(call.path::<super::sdk::types::ContactId>("id")?);
                 respond_json(request.send_json().await).await
             })
         },
@@ -1208,7 +1212,9 @@ pub static CREATE_CONTACTS_BATCH: ToolSpec = ToolSpec {
         ],
         "properties": {
           "id": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 64,
+            "minLength": 1
           },
           "teamId": {
             "type": "string"
@@ -1676,7 +1682,9 @@ pub static SEARCH_CONTACTS: ToolSpec = ToolSpec {
         ],
         "properties": {
           "id": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 64,
+            "minLength": 1
           },
           "teamId": {
             "type": "string"
