@@ -1,25 +1,14 @@
-//! Reads every message of the last day, a page of 50 at a time. Needs `CLERK_API_KEY` (and
-//! `CLERK_CHAT_BASE_URL` for the sandbox).
-
-use std::num::NonZeroU32;
+//! Reads every message of the last day, a page at a time as the stream is read. Needs
+//! `CLERK_API_KEY` (and `CLERK_CHAT_BASE_URL` for the sandbox).
 
 use clerk_chat::Client;
+use futures::TryStreamExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::from_env()?;
     let since = chrono::Utc::now() - chrono::Duration::days(1);
-    let limit = NonZeroU32::new(50).expect("50 is not zero");
-    let mut messages = Vec::new();
-    for page in 1.. {
-        let page = NonZeroU32::new(page).expect("pages count from 1");
-        let answer = client.find_messages().start(since).limit(limit).page(page).send().await?.into_inner();
-        let last_page = answer.links.next.is_none();
-        messages.extend(answer.data);
-        if last_page {
-            break;
-        }
-    }
+    let messages: Vec<_> = client.find_messages().start(since).stream().try_collect().await?;
     for message in &messages {
         println!("{} {} {:?}: {}", message.created, message.id, message.status, message.body);
     }

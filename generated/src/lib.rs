@@ -10,6 +10,7 @@
 extern crate self as clerk_chat;
 
 mod client;
+mod paging;
 pub mod phone;
 pub mod sms;
 #[allow(clippy::all, clippy::pedantic, unused_imports, unused_qualifications, missing_docs, unreachable_pub)]
