@@ -18,11 +18,8 @@ fn example(name: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_example_runs_against_the_sandbox() {
-    let directory = tempfile::tempdir().unwrap();
-    let mut config = clerk_sandbox::SandboxConfig::new(directory.path().join("sandbox.db"));
-    config.rate_limit_per_second = 0;
-    let sandbox = clerk_sandbox::Sandbox::start(config).await.unwrap();
-    let team = sandbox.seeded_team().unwrap().clone();
+    let sandbox = clerk_sandbox::Sandbox::start().await.unwrap();
+    let team = sandbox.seeded_team().expect("a fresh sandbox has its demo team").clone();
     let environment = [
         ("CLERK_API_KEY", team.api_key.clone()),
         ("CLERK_CHAT_BASE_URL", sandbox.base_url().to_owned()),

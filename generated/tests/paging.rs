@@ -9,11 +9,8 @@ use futures::{StreamExt, TryStreamExt};
 
 #[tokio::test]
 async fn a_stream_yields_every_message_once_across_pages_and_ends_after_the_last() {
-    let directory = tempfile::tempdir().unwrap();
-    let mut config = clerk_sandbox::SandboxConfig::new(directory.path().join("sandbox.db"));
-    config.rate_limit_per_second = 0;
-    let sandbox = clerk_sandbox::Sandbox::start(config).await.unwrap();
-    let team = sandbox.seeded_team().unwrap().clone();
+    let sandbox = clerk_sandbox::Sandbox::start().await.unwrap();
+    let team = sandbox.seeded_team().expect("a fresh sandbox has its demo team").clone();
     let client = Client::with_api_key(sandbox.base_url(), &ApiKey::new(team.api_key.as_str()).unwrap()).unwrap();
     for number in 0..120 {
         let request = SendMessageRequest::builder()
@@ -30,16 +27,8 @@ async fn a_stream_yields_every_message_once_across_pages_and_ends_after_the_last
     let exact: Vec<_> = client.find_messages().limit(40).stream().try_collect().await.unwrap();
     assert_eq!(exact.len(), 120, "a last page that is full ends the stream too");
 
-    // A failed page: the sandbox answers the next request with 503.
-    let http = reqwest::Client::builder().tls_backend_preconfigured(clerk_support::tls::client_config().unwrap()).build().unwrap();
-    let fault = http
-        .post(format!("{}/sandbox/faults", sandbox.base_url()))
-        .header("apiKey", team.api_key.as_str())
-        .json(&serde_json::json!({"status": 503}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(fault.status().as_u16(), 201);
+    // A failed page: the sandbox answers the team's next request with 503.
+    sandbox.queue_fault(&team.api_key, clerk_sandbox::Fault::Status(503)).unwrap();
     let mut stream = client.find_messages().stream();
     let error = stream.next().await.unwrap().unwrap_err();
     assert_eq!(error.status().map(|status| status.as_u16()), Some(503), "{error}");

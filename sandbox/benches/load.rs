@@ -116,7 +116,7 @@ fn main() {
     let server_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let mut config = SandboxConfig::new(directory.path().join("bench.db"));
     config.rate_limit_per_second = 0;
-    let sandbox = server_runtime.block_on(Sandbox::start(config)).unwrap();
+    let sandbox = server_runtime.block_on(Sandbox::start_with(config)).unwrap();
     let team = sandbox.seeded_team().unwrap().clone();
     let client_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let senders = server_runtime.block_on(sandbox.create_team("Benchmark senders")).unwrap();

@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 
 pub use clerk_chat::sms::{Encoding, measure, segments};
 pub use providers::FAILING_NUMBER;
+pub use routes::Fault;
 pub use store::{SeededInbox, TeamSeed};
 
 /// How long a message stays `sending`, and then `sent`, unless configured: 2 s, slow enough to
@@ -56,10 +57,20 @@ impl SandboxConfig {
 
 /// Why a sandbox cannot start or do what was asked.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SandboxError {
     /// The database cannot be opened, or a query failed.
     #[error("the sandbox's database: {0}")]
     Store(#[from] clerk_store::StoreError),
+    /// [`Sandbox::queue_fault`] was given a key of no team.
+    #[error("no team of this sandbox has that API key")]
+    UnknownApiKey,
+    /// [`Sandbox::queue_fault`] was given a fault it cannot queue.
+    #[error("cannot queue the fault: {0}")]
+    InvalidFault(&'static str),
+    /// The temporary directory of [`Sandbox::start`] cannot be made.
+    #[error("cannot make a directory for the sandbox's database: {0}")]
+    TemporaryDirectory(std::io::Error),
     /// The address cannot be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -77,24 +88,52 @@ pub struct Sandbox {
     seeded: Option<TeamSeed>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    faults: Arc<routes::FaultQueues>,
+    /// The directory of [`Sandbox::start`]'s database, removed with the sandbox.
+    directory: Option<tempfile::TempDir>,
 }
 
 impl Sandbox {
+    /// A fresh sandbox for tests: a new database in a temporary directory (removed when the
+    /// sandbox is shut down or dropped), a free loopback port, no rate limit, and the demo team
+    /// in [`Sandbox::seeded_team`] with its key and numbers.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = clerk_sandbox::Sandbox::start().await?;
+    /// let team = sandbox.seeded_team().expect("a fresh sandbox has its demo team");
+    /// let key = clerk_chat::ApiKey::new(team.api_key.as_str())?;
+    /// let client = clerk_chat::Client::with_api_key(sandbox.base_url(), &key)?;
+    /// sandbox.queue_fault(&team.api_key, clerk_sandbox::Fault::Status(503))?;
+    /// assert!(client.find_messages().send().await.is_err());
+    /// sandbox.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start() -> Result<Sandbox, SandboxError> {
+        let directory = tempfile::tempdir().map_err(SandboxError::TemporaryDirectory)?;
+        let mut config = SandboxConfig::new(directory.path().join("sandbox.db"));
+        config.rate_limit_per_second = 0;
+        let mut sandbox = Sandbox::start_with(config).await?;
+        sandbox.directory = Some(directory);
+        Ok(sandbox)
+    }
+
     /// Opens (creating, migrating and, the first time, seeding) the database, then serves the
     /// API and sends scheduled campaigns until [`Sandbox::shutdown`].
-    pub async fn start(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+    pub async fn start_with(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let store = store::Store::open(&config.database).await?;
         let seeded = if store.team_count().await? == 0 { Some(store.create_team("Demo team").await?) } else { None };
         let listener =
             tokio::net::TcpListener::bind(config.bind).await.map_err(|source| SandboxError::Bind { address: config.bind, source })?;
         let address = listener.local_addr().map_err(|source| SandboxError::Bind { address: config.bind, source })?;
         let scheduler = Arc::new(Notify::new());
+        let faults: Arc<routes::FaultQueues> = Arc::default();
         let state = routes::AppState {
             store: store.clone(),
             delivery_delay: config.delivery_delay,
             limiter: Arc::new(routes::RateLimiter::new(config.rate_limit_per_second)),
             scheduler: Arc::clone(&scheduler),
-            faults: Arc::default(),
+            faults: Arc::clone(&faults),
         };
         let (stop, stopped) = watch::channel(false);
         let mut server_stopped = stopped.clone();
@@ -111,7 +150,8 @@ impl Sandbox {
             }
         });
         let campaigns = tokio::spawn(run_campaign_scheduler(store.clone(), config.delivery_delay, scheduler, stopped));
-        Ok(Sandbox { base_url: format!("http://{address}"), store, seeded, stop, tasks: vec![server, campaigns] })
+        let tasks = vec![server, campaigns];
+        Ok(Sandbox { base_url: format!("http://{address}"), store, seeded, stop, tasks, faults, directory: None })
     }
 
     /// Where the API is, e.g. `http://127.0.0.1:8788`; paths start with `/public`.
@@ -135,6 +175,18 @@ impl Sandbox {
             Some(team_id) => Ok(self.store.inboxes(&team_id).await?),
             None => Ok(Vec::new()),
         }
+    }
+
+    /// Makes the next request to `/public` of the team that `api_key` belongs to meet `fault`
+    /// (as `POST /sandbox/faults` does); faults queue up, one per request, up to 1,000.
+    pub fn queue_fault(&self, api_key: &str, fault: Fault) -> Result<(), SandboxError> {
+        if let Some(problem) = fault.problem() {
+            return Err(SandboxError::InvalidFault(problem));
+        }
+        let team_id = self.store.team_for_key(api_key).ok_or(SandboxError::UnknownApiKey)?;
+        routes::queue_faults(&self.faults, team_id, routes::QueuedFault { effect: fault, method: None }, 1)
+            .map(drop)
+            .map_err(|_| SandboxError::InvalidFault("1,000 faults are queued already"))
     }
 
     /// Stops serving, lets requests in flight finish, and closes the database.

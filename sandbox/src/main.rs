@@ -42,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
         delivery_delay: Duration::from_millis(arguments.delivery_delay_ms),
         rate_limit_per_second: arguments.rate_limit,
     };
-    let sandbox = Sandbox::start(config).await.context("cannot start the sandbox")?;
+    let sandbox = Sandbox::start_with(config).await.context("cannot start the sandbox")?;
     println!("Clerk Chat sandbox listening on {}", sandbox.base_url());
     let fresh = if sandbox.seeded_team().is_some() { " (new)" } else { "" };
     println!("Database: {}{fresh}", arguments.database.display());

@@ -9,7 +9,7 @@ async fn start() -> (Sandbox, String, tempfile::TempDir) {
     let directory = tempfile::tempdir().unwrap();
     let mut config = SandboxConfig::new(directory.path().join("sandbox.db"));
     config.rate_limit_per_second = 0;
-    let sandbox = Sandbox::start(config).await.unwrap();
+    let sandbox = Sandbox::start_with(config).await.unwrap();
     let key = sandbox.seeded_team().unwrap().api_key.clone();
     (sandbox, key, directory)
 }
@@ -86,5 +86,27 @@ async fn a_contact_email_must_be_an_email_address() {
     assert!(error["message"][0].as_str().unwrap().contains("email must be an email address"), "{error}");
     let (status, created) = post(&sandbox, "/public/contacts", Some(&key), json!({"name": "Ada", "email": "ada@example.com"})).await;
     assert_eq!(status, 201, "{created}");
+    sandbox.shutdown().await;
+}
+
+/// `Sandbox::start` and `queue_fault`, as an SDK user's tests use them: a fault is refused by
+/// name when it cannot be queued, and a queued one meets only the team's next request.
+#[tokio::test]
+async fn a_test_sandbox_starts_in_one_call_and_queues_faults_as_methods() {
+    let sandbox = clerk_sandbox::Sandbox::start().await.unwrap();
+    let team = sandbox.seeded_team().expect("a fresh sandbox has its demo team").clone();
+    let wrong_key = sandbox.queue_fault("ck_nobody", clerk_sandbox::Fault::Status(503)).unwrap_err();
+    assert!(matches!(wrong_key, clerk_sandbox::SandboxError::UnknownApiKey), "{wrong_key}");
+    let not_a_fault = sandbox.queue_fault(&team.api_key, clerk_sandbox::Fault::Status(404)).unwrap_err();
+    assert_eq!(not_a_fault.to_string(), "cannot queue the fault: a fault's status is 429 or 500-599");
+    let too_late = sandbox.queue_fault(&team.api_key, clerk_sandbox::Fault::LateAnswer(std::time::Duration::ZERO)).unwrap_err();
+    assert!(too_late.to_string().contains("1 ms to 10 minutes"), "{too_late}");
+
+    sandbox.queue_fault(&team.api_key, clerk_sandbox::Fault::Status(429)).unwrap();
+    let messages = format!("{}/public/messages", sandbox.base_url());
+    let first = http().get(&messages).header("apiKey", &team.api_key).send().await.unwrap();
+    assert_eq!(first.status().as_u16(), 429);
+    let second = http().get(&messages).header("apiKey", &team.api_key).send().await.unwrap();
+    assert_eq!(second.status().as_u16(), 200, "one fault meets one request");
     sandbox.shutdown().await;
 }

@@ -21,7 +21,7 @@ async fn start_with(configure: impl FnOnce(&mut SandboxConfig)) -> Running {
     config.delivery_delay = Duration::from_millis(100);
     config.rate_limit_per_second = 0;
     configure(&mut config);
-    let sandbox = Sandbox::start(config).await.unwrap();
+    let sandbox = Sandbox::start_with(config).await.unwrap();
     let team = sandbox.seeded_team().expect("a new database is seeded").clone();
     let client = client_for(&sandbox, &team.api_key);
     Running { sandbox, team, client, _directory: directory }

@@ -70,7 +70,7 @@ pub(crate) async fn connect(settings: &Settings, operator_key_required: bool) ->
             let mut config = SandboxConfig::new(directory.join("clerk-sandbox.db"));
             config.delivery_delay = settings.sandbox_delivery_delay;
             config.rate_limit_per_second = settings.sandbox_rate_limit;
-            let sandbox = Sandbox::start(config).await?;
+            let sandbox = Sandbox::start_with(config).await?;
             let key = sandbox_key(&sandbox, &directory.join("api-key")).await?;
             let client = Client::with_options(sandbox.base_url(), &key, &options)?;
             let sandbox_inboxes = sandbox.inboxes(key.expose()).await?;

@@ -35,26 +35,59 @@ pub(crate) struct AppState {
     pub(crate) scheduler: Arc<Notify>,
     /// Per team, what goes wrong with its next `/public` requests, queued by
     /// `POST /sandbox/faults`.
-    pub(crate) faults: Arc<Mutex<HashMap<String, VecDeque<Fault>>>>,
+    pub(crate) faults: Arc<FaultQueues>,
 }
 
 /// One queued failure of a team's next `/public` request (of one method, when it says so).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Fault {
-    pub(crate) effect: FaultEffect,
+pub(crate) struct QueuedFault {
+    pub(crate) effect: Fault,
     /// Only requests of this method meet the fault; others pass it by and leave it queued.
     pub(crate) method: Option<axum::http::Method>,
 }
 
-/// What a fault does to the request it meets.
+/// What a team's next request to `/public` meets, to test how a client handles failures:
+/// queued with `POST /sandbox/faults` or [`crate::Sandbox::queue_fault`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FaultEffect {
-    /// Answer this status instead of handling the request.
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer this status (429 or 500-599) instead of handling the request.
     Status(u16),
-    /// Handle the request, then answer only after this long: past a client's timeout, the
-    /// request took effect but the client never learns it.
+    /// Handle the request, then answer only after this long (1 ms to 10 minutes): past a
+    /// client's timeout, the request took effect but the client never learns it.
     LateAnswer(Duration),
 }
+
+impl Fault {
+    /// Why the fault cannot be queued, if it cannot.
+    pub(crate) fn problem(&self) -> Option<&'static str> {
+        match self {
+            Fault::Status(status) if *status != 429 && !(500..=599).contains(status) => Some("a fault's status is 429 or 500-599"),
+            Fault::LateAnswer(delay) if delay.is_zero() || *delay > Duration::from_secs(600) => {
+                Some("a late answer comes 1 ms to 10 minutes late")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Faults one team may have queued at once.
+pub(crate) const MAX_QUEUED_FAULTS: usize = 1000;
+
+/// Queues `count` of `fault` for the team; the queue's new length, or its length when it has
+/// no room for them.
+pub(crate) fn queue_faults(state: &FaultQueues, team_id: String, fault: QueuedFault, count: usize) -> Result<usize, usize> {
+    let mut faults = state.lock().expect("the fault queue lock is never poisoned");
+    let queue = faults.entry(team_id).or_default();
+    if queue.len() + count > MAX_QUEUED_FAULTS {
+        return Err(queue.len());
+    }
+    queue.extend(std::iter::repeat_n(fault, count));
+    Ok(queue.len())
+}
+
+/// Per team, the faults its next requests meet.
+pub(crate) type FaultQueues = Mutex<HashMap<String, VecDeque<QueuedFault>>>;
 
 /// Every route. Each resource module lists its own, so an operation is added in one module.
 pub(crate) fn router(state: AppState) -> Router {
@@ -84,8 +117,8 @@ async fn inject_faults(State(state): State<AppState>, request: Request, next: Ne
         None
     };
     match effect {
-        Some(FaultEffect::Status(status)) => ApiError::Injected(status).into_response(),
-        Some(FaultEffect::LateAnswer(delay)) => {
+        Some(Fault::Status(status)) => ApiError::Injected(status).into_response(),
+        Some(Fault::LateAnswer(delay)) => {
             let response = next.run(request).await;
             tokio::time::sleep(delay).await;
             response

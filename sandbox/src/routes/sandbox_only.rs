@@ -11,7 +11,7 @@ use axum::routing::post;
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use super::{AppState, Fault, FaultEffect, key_owner, stored_json, team_inbox};
+use super::{AppState, Fault, MAX_QUEUED_FAULTS, QueuedFault, key_owner, queue_faults as queue, stored_json, team_inbox};
 use crate::error::ApiError;
 use crate::store::NewMessage;
 use crate::validate::{Fields, parse_object};
@@ -63,9 +63,6 @@ async fn inject_inbound(State(state): State<AppState>, headers: HeaderMap, body:
     Ok(stored_json(StatusCode::CREATED, &data, &[]))
 }
 
-/// Faults one team may have queued at once.
-const MAX_QUEUED_FAULTS: usize = 1000;
-
 /// Makes a new, seeded team and answers its API key (once). Only a holder of a team's key may.
 async fn create_team(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     key_owner(&state, &headers)?;
@@ -89,8 +86,8 @@ async fn queue_faults(State(state): State<AppState>, headers: HeaderMap, body: B
     let delay = object.get("delay_ms").and_then(Value::as_u64).filter(|delay| (1..=600_000).contains(delay));
     let count = object.get("count").map_or(Some(1), Value::as_u64).filter(|count| (1..=1000).contains(count));
     let effect = match (status, delay, object.contains_key("status") && object.contains_key("delay_ms")) {
-        (Some(status), None, false) => Some(FaultEffect::Status(status as u16)),
-        (None, Some(delay), false) => Some(FaultEffect::LateAnswer(std::time::Duration::from_millis(delay))),
+        (Some(status), None, false) => Some(Fault::Status(status as u16)),
+        (None, Some(delay), false) => Some(Fault::LateAnswer(std::time::Duration::from_millis(delay))),
         _ => None,
     };
     let method = match object.get("method") {
@@ -105,12 +102,8 @@ async fn queue_faults(State(state): State<AppState>, headers: HeaderMap, body: B
             "send {\"status\": 429 or 500-599, \"count\": 1-1000} or {\"delay_ms\": 1-600000, \"count\": 1-1000}, with \"method\": \"GET\", \"POST\", \"PUT\", \"PATCH\" or \"DELETE\" to meet only that method",
         ));
     };
-    let fault = Fault { effect, method };
-    let mut faults = state.faults.lock().expect("the fault queue lock is never poisoned");
-    let queue = faults.entry(team_id).or_default();
-    if queue.len() + count as usize > MAX_QUEUED_FAULTS {
-        return Err(ApiError::invalid(format!("at most {MAX_QUEUED_FAULTS} faults may be queued; {} are", queue.len())));
+    match queue(&state.faults, team_id, QueuedFault { effect, method }, count as usize) {
+        Ok(queued) => Ok((StatusCode::CREATED, Json(json!({"queued": queued}))).into_response()),
+        Err(queued) => Err(ApiError::invalid(format!("at most {MAX_QUEUED_FAULTS} faults may be queued; {queued} are"))),
     }
-    queue.extend(std::iter::repeat_n(fault, count as usize));
-    Ok((StatusCode::CREATED, Json(json!({"queued": queue.len()}))).into_response())
 }

@@ -199,7 +199,7 @@ async fn upstream_failures_say_what_happened_and_whether_to_retry() {
     let directory = tempfile::tempdir().unwrap();
     let mut config = clerk_sandbox::SandboxConfig::new(directory.path().join("upstream.db"));
     config.rate_limit_per_second = 0;
-    let sandbox = clerk_sandbox::Sandbox::start(config).await.unwrap();
+    let sandbox = clerk_sandbox::Sandbox::start_with(config).await.unwrap();
     let team = sandbox.seeded_team().unwrap().clone();
     let mut settings = common::settings(directory.path(), &["--upstream", sandbox.base_url()]);
     settings.api_key = Some(team.api_key.clone());

@@ -27,7 +27,7 @@ pub(crate) struct OnSandbox {
 pub(crate) async fn standalone_sandbox(directory: &std::path::Path) -> (Sandbox, TeamSeed) {
     let mut config = SandboxConfig::new(directory.join("upstream.db"));
     config.rate_limit_per_second = 0;
-    let sandbox = Sandbox::start(config).await.unwrap();
+    let sandbox = Sandbox::start_with(config).await.unwrap();
     let team = sandbox.seeded_team().unwrap().clone();
     (sandbox, team)
 }
