@@ -21,6 +21,9 @@ pub(crate) struct GeneratedSdk {
 pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
     let mut settings = progenitor::GenerationSettings::default();
     settings.with_interface(progenitor::InterfaceStyle::Builder).with_tag(progenitor::TagStyle::Merged).with_derive("PartialEq");
+    // The client carries its retry policy; the crate's `retry.rs` implements `ClientHooks`
+    // for `Client`, which takes precedence over the default impl progenitor writes for `&Client`.
+    settings.with_inner_type(quote::quote!(::clerk_chat::RetryPolicy));
     let mut generator = progenitor::Generator::new(&settings);
     // progenitor panics on some specs it does not support; turn that into a diagnostic.
     let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.generate_tokens(&spec.openapi)))
@@ -72,7 +75,8 @@ fn add_json_senders(file: &mut syn::File) -> BTreeSet<String> {
 /// Leaves the SDK's users no way to build a client without a key, or one that panics:
 /// progenitor's `Client::new` builds a reqwest client without a TLS crypto provider (a panic
 /// under `rustls-no-provider`) and without the `apiKey` header, so it is dropped, and
-/// `new_with_client` is kept for the crate's own constructors only (`client.rs`).
+/// `new_with_client` (base URL, reqwest client, retry policy) is kept for the crate's own
+/// constructors only (`client.rs`).
 fn seal_constructors(file: &mut syn::File) {
     for item in &mut file.items {
         let syn::Item::Impl(implementation) = item else { continue };

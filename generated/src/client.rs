@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::retry::RetryPolicy;
 use crate::sdk::Client;
 
 /// Clerk Chat's production API.
@@ -64,23 +65,51 @@ impl fmt::Display for ApiKey {
 }
 
 /// How the HTTP client behind a [`Client`] is set up; the defaults suit Clerk Chat's API.
+/// A builder: `ClientOptions::default().request_timeout(Duration::from_secs(10))`.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// The `User-Agent` header of every request.
-    pub user_agent: String,
-    /// How long to wait for a connection to be established.
-    pub connect_timeout: Duration,
-    /// The whole request, from connecting to the last byte of the answer.
-    pub request_timeout: Duration,
+    user_agent: String,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    retry: RetryPolicy,
 }
 
 impl Default for ClientOptions {
+    /// A `clerk-chat-rust/<version>` user agent, a 5 s connect and 30 s request timeout, and
+    /// [`RetryPolicy::default`].
     fn default() -> Self {
         ClientOptions {
             user_agent: format!("clerk-chat-rust/{}", env!("CARGO_PKG_VERSION")),
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
         }
+    }
+}
+
+impl ClientOptions {
+    /// Adds `suffix` (your application, such as `acme-bot/2.1`) to the `User-Agent` header.
+    pub fn user_agent_suffix(mut self, suffix: &str) -> ClientOptions {
+        self.user_agent = format!("clerk-chat-rust/{} {suffix}", env!("CARGO_PKG_VERSION"));
+        self
+    }
+
+    /// How long to wait for a connection to be established.
+    pub fn connect_timeout(mut self, timeout: Duration) -> ClientOptions {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one attempt of a request may take, from connecting to the last byte.
+    pub fn request_timeout(mut self, timeout: Duration) -> ClientOptions {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Which requests are retried, how often and for how long ([`RetryPolicy::none`] for none).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> ClientOptions {
+        self.retry = policy;
+        self
     }
 }
 
@@ -146,7 +175,7 @@ impl Client {
         Client::with_options(base_url, api_key, &ClientOptions::default())
     }
 
-    /// Like [`Client::with_api_key`], with the user agent and timeouts of `options`.
+    /// Like [`Client::with_api_key`], with the user agent, timeouts and retries of `options`.
     pub fn with_options(base_url: &str, api_key: &ApiKey, options: &ClientOptions) -> Result<Client, ClientBuildError> {
         let base_url = normalize_base_url(base_url)?;
         // The TLS configuration is the client's own: building a client changes nothing else in
@@ -164,7 +193,7 @@ impl Client {
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
             .build()?;
-        Ok(Client::new_with_client(&base_url, http))
+        Ok(Client::new_with_client(&base_url, http, options.retry.clone()))
     }
 }
 

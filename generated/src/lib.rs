@@ -12,12 +12,14 @@ extern crate self as clerk_chat;
 mod client;
 mod paging;
 pub mod phone;
+mod retry;
 pub mod sms;
 #[allow(clippy::all, clippy::pedantic, unused_imports, unused_qualifications, missing_docs, unreachable_pub)]
 #[rustfmt::skip]
 mod sdk;
 
 pub use client::{API_KEY_VARIABLE, ApiKey, BASE_URL_VARIABLE, ClientBuildError, ClientOptions, DEFAULT_BASE_URL, InvalidApiKey};
+pub use retry::RetryPolicy;
 pub use sdk::*;
 
 #[cfg(feature = "mcp")]

@@ -4336,6 +4336,7 @@ Version: 1.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
+    pub(crate) inner: ::clerk_chat::RetryPolicy,
 }
 impl Client {
     /// Construct a new client with an existing `reqwest::Client`,
@@ -4344,14 +4345,19 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub(crate) fn new_with_client(baseurl: &str, client: reqwest::Client) -> Self {
+    pub(crate) fn new_with_client(
+        baseurl: &str,
+        client: reqwest::Client,
+        inner: ::clerk_chat::RetryPolicy,
+    ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
             client,
+            inner,
         }
     }
 }
-impl ClientInfo<()> for Client {
+impl ClientInfo<::clerk_chat::RetryPolicy> for Client {
     fn api_version() -> &'static str {
         "1.0"
     }
@@ -4361,11 +4367,11 @@ impl ClientInfo<()> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &() {
-        &()
+    fn inner(&self) -> &::clerk_chat::RetryPolicy {
+        &self.inner
     }
 }
-impl ClientHooks<()> for &Client {}
+impl ClientHooks<::clerk_chat::RetryPolicy> for &Client {}
 impl Client {
     /**Find messages
 

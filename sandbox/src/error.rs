@@ -53,7 +53,7 @@ impl IntoResponse for ApiError {
             "error": status.canonical_reason().unwrap_or("Error"),
         });
         let mut response = (status, axum::Json(body)).into_response();
-        if matches!(self, ApiError::RateLimited | ApiError::Storage(_)) {
+        if matches!(self, ApiError::RateLimited | ApiError::Storage(_) | ApiError::Injected(429)) {
             response.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("1"));
         }
         response

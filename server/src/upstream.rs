@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clerk_chat::{ApiKey, Client, ClientOptions};
+use clerk_chat::{ApiKey, Client, ClientOptions, RetryPolicy};
 use clerk_sandbox::{Sandbox, SandboxConfig, SeededInbox};
 
 use crate::config::Settings;
@@ -54,7 +54,9 @@ pub enum UpstreamError {
 /// Connects to the upstream. `operator_key_required` is false when every user signs in with
 /// their own key (the built-in authorization server), so CLERK_API_KEY may be absent.
 pub(crate) async fn connect(settings: &Settings, operator_key_required: bool) -> Result<Upstream, UpstreamError> {
-    let options = ClientOptions { request_timeout: settings.upstream_timeout, ..ClientOptions::default() };
+    // The SDK retries nothing here: a tool call's failure goes to the model with whether a
+    // retry can help, and the safety of sends decides what may be sent again.
+    let options = ClientOptions::default().request_timeout(settings.upstream_timeout).retry_policy(RetryPolicy::none());
     match &settings.upstream {
         Some(base_url) => {
             let client = match settings.api_key.as_deref() {
