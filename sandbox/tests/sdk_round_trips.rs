@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use clerk_chat::types::{self, MessageStatus};
-use clerk_chat::{ApiKey, Client, Error};
+use clerk_chat::{ApiKey, Client, ClientOptions, Error, RetryPolicy};
 use clerk_sandbox::{FAILING_NUMBER, Sandbox, SandboxConfig, TeamSeed};
 
 struct Running {
@@ -31,8 +31,10 @@ async fn start() -> Running {
     start_with(|_| {}).await
 }
 
+/// An SDK client that retries nothing: these tests check the sandbox's own answers.
 fn client_for(sandbox: &Sandbox, key: &str) -> Client {
-    Client::with_api_key(sandbox.base_url(), &ApiKey::new(key).unwrap()).unwrap()
+    let options = ClientOptions::default().retry_policy(RetryPolicy::none());
+    Client::with_options(sandbox.base_url(), &ApiKey::new(key).unwrap(), &options).unwrap()
 }
 
 /// A plain HTTP client, for requests the typed SDK refuses to build.
