@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use clerk_chat::types::SendMessageRequest;
-use clerk_chat::{ApiKey, Client};
+use clerk_chat::{ApiKey, Client, ClientOptions, RetryPolicy};
 use futures::{StreamExt, TryStreamExt};
 
 #[tokio::test]
@@ -27,9 +27,12 @@ async fn a_stream_yields_every_message_once_across_pages_and_ends_after_the_last
     let exact: Vec<_> = client.find_messages().limit(40).stream().try_collect().await.unwrap();
     assert_eq!(exact.len(), 120, "a last page that is full ends the stream too");
 
-    // A failed page: the sandbox answers the team's next request with 503.
+    // A failed page: the sandbox answers the team's next request with 503, and a client that
+    // does not retry meets it.
     sandbox.queue_fault(&team.api_key, clerk_sandbox::Fault::Status(503)).unwrap();
-    let mut stream = client.find_messages().stream();
+    let options = ClientOptions::default().retry_policy(RetryPolicy::none());
+    let once = Client::with_options(sandbox.base_url(), &ApiKey::new(team.api_key.as_str()).unwrap(), &options).unwrap();
+    let mut stream = once.find_messages().stream();
     let error = stream.next().await.unwrap().unwrap_err();
     assert_eq!(error.status().map(|status| status.as_u16()), Some(503), "{error}");
     assert!(stream.next().await.is_none(), "the stream ends with the error");
