@@ -3,7 +3,7 @@
 //! refuses. Needs `CLERK_API_KEY` (and `CLERK_CHAT_BASE_URL` for the sandbox).
 
 use clerk_chat::types::SendMessageRequest;
-use clerk_chat::{Client, Error};
+use clerk_chat::{Client, ErrorExt};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -12,18 +12,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         SendMessageRequest::builder().sender("+15550009999").recipients(vec!["+15559876543".parse()?]).body("This will not be sent");
     match client.send_message().body(request).send().await {
         Ok(sent) => println!("unexpectedly sent message {}", sent.data.id),
-        Err(Error::ErrorResponse(refused)) => {
-            let status = refused.status();
-            // 429 and 5xx may pass on a later try; other refusals need a changed request.
-            let retry = status.as_u16() == 429 || status.is_server_error();
+        Err(error) => {
+            // A 429 or 5xx may pass on a later try; other refusals need a changed request.
+            let status = error.status().map_or("no answer".to_owned(), |status| status.to_string());
             println!(
                 "refused with {status}: {:?}; retrying {}",
-                refused.into_inner().message,
-                if retry { "may help" } else { "will not help" }
+                error.messages(),
+                if error.is_retryable() { "may help" } else { "will not help" }
             );
         }
-        Err(Error::CommunicationError(error)) => println!("could not reach Clerk Chat: {error}"),
-        Err(other) => println!("failed: {other}"),
     }
     Ok(())
 }

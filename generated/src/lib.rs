@@ -10,6 +10,7 @@
 extern crate self as clerk_chat;
 
 mod client;
+mod errors;
 mod paging;
 pub mod phone;
 mod retry;
@@ -19,6 +20,7 @@ pub mod sms;
 mod sdk;
 
 pub use client::{API_KEY_VARIABLE, ApiKey, BASE_URL_VARIABLE, ClientBuildError, ClientOptions, DEFAULT_BASE_URL, InvalidApiKey};
+pub use errors::ErrorExt;
 pub use retry::RetryPolicy;
 pub use sdk::*;
 

@@ -1,0 +1,36 @@
+//! What a failed call says, in the terms a caller acts on: whether trying again later can
+//! help, and Clerk Chat's own words about a refused request.
+
+use crate::sdk::{Error, types};
+
+/// Questions every failed SDK call answers; `use clerk_chat::ErrorExt;` to ask them.
+pub trait ErrorExt {
+    /// Whether the same request may succeed later: Clerk Chat was busy (429) or failing (5xx),
+    /// or could not be reached. A refusal of the request itself (another 4xx) needs a changed
+    /// request. A send that failed this way may still have been delivered when the connection
+    /// broke after it left: check before sending again.
+    fn is_retryable(&self) -> bool;
+
+    /// Clerk Chat's messages about a refused request, one per problem (its `message`, a text
+    /// or a list); empty when no answer came, when it said nothing, or when its status is one
+    /// the API description does not list (then `Error::UnexpectedResponse` holds it unread).
+    fn messages(&self) -> Vec<String>;
+}
+
+impl ErrorExt for Error<types::ErrorResponse> {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Error::CommunicationError(error) => error.is_connect() || error.is_timeout() || error.is_request(),
+            _ => self.status().is_some_and(|status| status.as_u16() == 429 || status.is_server_error()),
+        }
+    }
+
+    fn messages(&self) -> Vec<String> {
+        let Error::ErrorResponse(answer) = self else { return Vec::new() };
+        match &answer.message {
+            Some(types::ErrorResponseMessage::String(message)) => vec![message.clone()],
+            Some(types::ErrorResponseMessage::Array(messages)) => messages.clone(),
+            None => Vec::new(),
+        }
+    }
+}
