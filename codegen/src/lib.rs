@@ -10,6 +10,7 @@ mod manifest;
 pub mod plan;
 mod schema;
 mod sdk;
+pub mod sdk_surface;
 mod spec;
 pub mod surface;
 
@@ -17,6 +18,7 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 pub use diagnostics::{Diagnostic, Diagnostics};
+pub use sdk_surface::{SdkSurface, SdkSurfaceReport};
 pub use surface::{Surface, SurfaceReport};
 
 // The workspace paths the generator reads and writes, relative to the workspace root. They
@@ -32,6 +34,10 @@ pub const SDK_PATH: &str = "generated/src/sdk.rs";
 pub const TOOLS_PATH: &str = "generated/src/tools.rs";
 /// Where the tool surface goes, which the next run compares with to report what clients will see change.
 pub const SURFACE_PATH: &str = "generated/tool-surface.json";
+
+/// Where the Rust SDK's surface goes, which the next run compares with to report what code
+/// that uses the SDK will see change.
+pub const SDK_SURFACE_PATH: &str = "generated/sdk-surface.json";
 
 /// The command that regenerates; every message about stale files names it.
 pub const REGENERATE_COMMAND: &str = "cargo codegen";
@@ -58,6 +64,8 @@ pub struct Generated {
     pub tools: String,
     /// The tool surface that MCP clients see, for the change report and `tool-surface.json`.
     pub surface: Surface,
+    /// The SDK's public surface, for the change report and `sdk-surface.json`.
+    pub sdk_surface: SdkSurface,
     /// The tools as planned: arguments, schemas and SDK calls, for tests and reports.
     pub plans: Vec<plan::ToolPlan>,
 }
@@ -81,7 +89,7 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, Diagnostics> {
     let header = emit::header(&[inputs.spec_file, inputs.manifest_file]);
     let sdk_code = format!("{header}\n{}", sdk.code);
     let tools_code = format!("{header}\n{}", emit::tools_file(&plans)?);
-    Ok(Generated { sdk: sdk_code, tools: tools_code, surface: Surface::from_plans(&plans), plans })
+    Ok(Generated { sdk: sdk_code, tools: tools_code, surface: Surface::from_plans(&plans), sdk_surface: sdk.surface, plans })
 }
 
 /// A file the generator owns, with the content it should have.
@@ -99,6 +107,8 @@ pub struct WorkspaceRun {
     /// How the tool surface changed since the surface file on disk was written, for the
     /// maintainer to review before committing.
     pub report: SurfaceReport,
+    /// How the SDK's public surface changed since its surface file was written.
+    pub sdk_report: SdkSurfaceReport,
 }
 
 /// Why a run over the workspace could not finish; `cargo codegen` prints it and exits 1.
@@ -140,12 +150,16 @@ pub fn run_for_workspace(root: &Path) -> Result<WorkspaceRun, WorkspaceError> {
     let old_surface: Surface =
         std::fs::read_to_string(root.join(SURFACE_PATH)).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
     let report = surface::compare(&old_surface, &generated.surface);
+    let old_sdk_surface: SdkSurface =
+        std::fs::read_to_string(root.join(SDK_SURFACE_PATH)).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
+    let sdk_report = sdk_surface::compare(&old_sdk_surface, &generated.sdk_surface);
     let files = vec![
         OwnedFile { path: SDK_PATH, content: generated.sdk },
         OwnedFile { path: TOOLS_PATH, content: generated.tools },
         OwnedFile { path: SURFACE_PATH, content: generated.surface.to_json() },
+        OwnedFile { path: SDK_SURFACE_PATH, content: generated.sdk_surface.to_json() },
     ];
-    Ok(WorkspaceRun { files, report })
+    Ok(WorkspaceRun { files, report, sdk_report })
 }
 
 /// A file whose content on disk differs from what the generator writes.
@@ -261,6 +275,7 @@ mod tests {
                 OwnedFile { path: "changed.rs", content: GENERATED.to_owned() },
             ],
             report: SurfaceReport::default(),
+            sdk_report: SdkSurfaceReport::default(),
         };
         let stale = run.stale_files(&root);
         std::fs::remove_dir_all(&root).expect("the temporary directory can be removed");

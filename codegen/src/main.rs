@@ -36,7 +36,7 @@ fn main() -> ExitCode {
         for file in &stale {
             eprintln!("{}", file.diff);
         }
-        eprint!("{}", run.report);
+        eprint!("{}{}", run.report, run.sdk_report);
         let paths: Vec<&str> = stale.iter().map(|file| file.path).collect();
         eprintln!("error: generated files are stale: {}\n  help: run `{REGENERATE_COMMAND}` and commit the result", paths.join(", "));
         return ExitCode::FAILURE;
@@ -47,7 +47,7 @@ fn main() -> ExitCode {
             for path in written {
                 println!("wrote {path}");
             }
-            print!("{}", run.report);
+            print!("{}{}", run.report, run.sdk_report);
         }
         Err(error) => {
             eprintln!("{error}");

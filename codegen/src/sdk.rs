@@ -16,6 +16,8 @@ pub(crate) struct GeneratedSdk {
     pub(crate) client_methods: Vec<String>,
     /// The builders that have a `send_json` beside `send` (see [`add_json_senders`]).
     pub(crate) json_senders: BTreeSet<String>,
+    /// What code that uses the SDK sees of it, for the change report.
+    pub(crate) surface: crate::sdk_surface::SdkSurface,
 }
 
 pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
@@ -42,7 +44,8 @@ pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
     seal_constructors(&mut file);
     start_required_lists_empty(&mut file, &empty_list_defaults(&spec.tree));
     let (setters, client_methods) = introspect(&file);
-    Ok(GeneratedSdk { code: prettyplease::unparse(&file), setters, client_methods, json_senders })
+    let surface = crate::sdk_surface::SdkSurface::of(&file, &setters);
+    Ok(GeneratedSdk { code: prettyplease::unparse(&file), setters, client_methods, json_senders, surface })
 }
 
 /// Gives every builder whose `send` answers a typed JSON body a `send_json` beside it: the
