@@ -56,23 +56,33 @@ pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
 /// there. Returns the names of the builders that got one.
 fn add_json_senders(file: &mut syn::File) -> BTreeSet<String> {
     let mut builders = BTreeSet::new();
-    for item in &mut file.items {
-        let syn::Item::Mod(module) = item else { continue };
-        if module.ident != "builder" {
-            continue;
+    for item in module_items_mut(&mut file.items, "builder").into_iter().flatten() {
+        let syn::Item::Impl(implementation) = item else { continue };
+        let Some(json_sender) = implementation.items.iter().find_map(json_sender_of) else { continue };
+        if let syn::Type::Path(self_type) = &*implementation.self_ty
+            && let Some(segment) = self_type.path.segments.last()
+        {
+            builders.insert(segment.ident.to_string());
         }
-        for item in module.content.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
-            let syn::Item::Impl(implementation) = item else { continue };
-            let Some(json_sender) = implementation.items.iter().find_map(json_sender_of) else { continue };
-            if let syn::Type::Path(self_type) = &*implementation.self_ty
-                && let Some(segment) = self_type.path.segments.last()
-            {
-                builders.insert(segment.ident.to_string());
-            }
-            implementation.items.push(syn::ImplItem::Fn(json_sender));
-        }
+        implementation.items.push(syn::ImplItem::Fn(json_sender));
     }
     builders
+}
+
+/// The items of the module `name` among `items`.
+pub(crate) fn module_items<'a>(items: &'a [syn::Item], name: &str) -> Option<&'a Vec<syn::Item>> {
+    items.iter().find_map(|item| match item {
+        syn::Item::Mod(module) if module.ident == name => module.content.as_ref().map(|(_, items)| items),
+        _ => None,
+    })
+}
+
+/// [`module_items`], to change them.
+fn module_items_mut<'a>(items: &'a mut [syn::Item], name: &str) -> Option<&'a mut Vec<syn::Item>> {
+    items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(module) if module.ident == name => module.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    })
 }
 
 /// Leaves the SDK's users no way to build a client without a key, or one that panics:
@@ -119,28 +129,9 @@ fn empty_list_defaults(tree: &serde_json::Value) -> BTreeSet<(String, String)> {
 /// send would have to say `.media_urls(vec![])`; the field is still sent (as `[]`), since the
 /// API requires it.
 fn start_required_lists_empty(file: &mut syn::File, fields: &BTreeSet<(String, String)>) {
-    let module_items = |item: &mut syn::Item, name: &str| match item {
-        syn::Item::Mod(module) if module.ident == name => module.content.as_mut().map(|(_, items)| std::mem::take(items)),
-        _ => None,
-    };
-    for item in &mut file.items {
-        let Some(mut types) = module_items(item, "types") else { continue };
-        for types_item in &mut types {
-            let Some(mut builders) = module_items(types_item, "builder") else { continue };
-            for builder in &mut builders {
-                start_empty_in_default_impl(builder, fields);
-            }
-            put_back(types_item, builders);
-        }
-        put_back(item, types);
-    }
-}
-
-fn put_back(item: &mut syn::Item, items: Vec<syn::Item>) {
-    if let syn::Item::Mod(module) = item
-        && let Some((_, content)) = module.content.as_mut()
-    {
-        *content = items;
+    let builders = module_items_mut(&mut file.items, "types").and_then(|types| module_items_mut(types, "builder"));
+    for builder in builders.into_iter().flatten() {
+        start_empty_in_default_impl(builder, fields);
     }
 }
 

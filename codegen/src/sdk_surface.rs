@@ -24,10 +24,7 @@ impl SdkSurface {
     /// The surface of progenitor's output `file`, whose builders' setters are `setters`.
     pub(crate) fn of(file: &syn::File, setters: &BTreeMap<String, BTreeMap<String, String>>) -> SdkSurface {
         let mut types = BTreeMap::new();
-        let type_items = file.items.iter().find_map(|item| match item {
-            syn::Item::Mod(module) if module.ident == "types" => module.content.as_ref().map(|(_, items)| items),
-            _ => None,
-        });
+        let type_items = crate::sdk::module_items(&file.items, "types");
         let is_public = |visibility: &syn::Visibility| matches!(visibility, syn::Visibility::Public(_));
         let spelled = |tokens: &dyn ToTokens| tokens.to_token_stream().to_string().replace(' ', "");
         for item in type_items.into_iter().flatten() {

@@ -64,6 +64,9 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// The `User-Agent` of every request, before a suffix of [`ClientOptions::user_agent_suffix`].
+const USER_AGENT: &str = concat!("clerk-chat-rust/", env!("CARGO_PKG_VERSION"));
+
 /// How the HTTP client behind a [`Client`] is set up; the defaults suit Clerk Chat's API.
 /// A builder: `ClientOptions::default().request_timeout(Duration::from_secs(10))`.
 #[derive(Debug, Clone)]
@@ -79,7 +82,7 @@ impl Default for ClientOptions {
     /// [`RetryPolicy::default`].
     fn default() -> Self {
         ClientOptions {
-            user_agent: format!("clerk-chat-rust/{}", env!("CARGO_PKG_VERSION")),
+            user_agent: USER_AGENT.to_owned(),
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
@@ -90,7 +93,7 @@ impl Default for ClientOptions {
 impl ClientOptions {
     /// Adds `suffix` (your application, such as `acme-bot/2.1`) to the `User-Agent` header.
     pub fn user_agent_suffix(mut self, suffix: &str) -> ClientOptions {
-        self.user_agent = format!("clerk-chat-rust/{} {suffix}", env!("CARGO_PKG_VERSION"));
+        self.user_agent = format!("{USER_AGENT} {suffix}");
         self
     }
 

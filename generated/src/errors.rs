@@ -1,12 +1,13 @@
 //! What a failed call says, in the terms a caller acts on: whether trying again later can
 //! help, and Clerk Chat's own words about a refused request.
 
+use crate::retry::{no_answer, retryable_status};
 use crate::sdk::{Error, types};
 
 /// Questions every failed SDK call answers; `use clerk_chat::ErrorExt;` to ask them.
 pub trait ErrorExt {
-    /// Whether the same request may succeed later: Clerk Chat was busy (429) or failing (5xx),
-    /// or could not be reached. A refusal of the request itself (another 4xx) needs a changed
+    /// Whether the same request may succeed later: Clerk Chat timed out (408), was busy (429)
+    /// or failing (500, 502-504), or could not be reached. A refusal of the request itself (another 4xx) needs a changed
     /// request. A send that failed this way may still have been delivered when the connection
     /// broke after it left: check before sending again.
     fn is_retryable(&self) -> bool;
@@ -20,8 +21,8 @@ pub trait ErrorExt {
 impl ErrorExt for Error<types::ErrorResponse> {
     fn is_retryable(&self) -> bool {
         match self {
-            Error::CommunicationError(error) => error.is_connect() || error.is_timeout() || error.is_request(),
-            _ => self.status().is_some_and(|status| status.as_u16() == 429 || status.is_server_error()),
+            Error::CommunicationError(error) => no_answer(error),
+            _ => self.status().is_some_and(|status| retryable_status(status.as_u16())),
         }
     }
 

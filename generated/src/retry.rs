@@ -61,6 +61,17 @@ impl RetryPolicy {
     }
 }
 
+/// Whether a status means "try again later" rather than "this request is wrong": the one
+/// classification behind [`crate::ErrorExt::is_retryable`] and the MCP tools' errors.
+pub(crate) fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Whether a request failed without an answer: Clerk Chat could not be reached, or not in time.
+pub(crate) fn no_answer(error: &reqwest::Error) -> bool {
+    error.is_connect() || error.is_timeout() || error.is_request()
+}
+
 /// Whether sending `method` twice has the effect of sending it once.
 fn may_repeat(method: &reqwest::Method) -> bool {
     matches!(*method, reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::PUT | reqwest::Method::DELETE)
@@ -69,6 +80,8 @@ fn may_repeat(method: &reqwest::Method) -> bool {
 /// The wait an answer asks for before a retry, or `None` when it is not worth retrying.
 fn wait_after(outcome: &reqwest::Result<reqwest::Response>, policy: &RetryPolicy, retry: u32) -> Option<Duration> {
     match outcome {
+        // Of the retryable statuses, those saying Clerk Chat is busy or out of reach; a 408 or
+        // a 500 answers this request, which only a caller who decides so sends again.
         Ok(response) if matches!(response.status().as_u16(), 429 | 502 | 503 | 504) => {
             // Retry-After in seconds; an HTTP date falls back to the backoff.
             let asked =
@@ -76,7 +89,7 @@ fn wait_after(outcome: &reqwest::Result<reqwest::Response>, policy: &RetryPolicy
             Some(asked.map_or_else(|| policy.backoff(retry), Duration::from_secs))
         }
         Ok(_) => None,
-        Err(error) if error.is_connect() || error.is_timeout() || error.is_request() => Some(policy.backoff(retry)),
+        Err(error) if no_answer(error) => Some(policy.backoff(retry)),
         Err(_) => None,
     }
 }

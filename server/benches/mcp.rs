@@ -306,9 +306,7 @@ async fn sign_in(address: std::net::SocketAddr) -> Arc<str> {
 
 /// What a worker needs of a running server; with a bearer token when it signs callers in.
 fn server_info(server: &Server, bearer: Option<Arc<str>>) -> Arc<ServerInfo> {
-    let key = clerk_chat::ApiKey::new(server.api_key.trim()).unwrap();
-    let sdk = clerk_chat::Client::with_api_key(&server.sandbox_url, &key).unwrap();
-    Arc::new(ServerInfo { address: server.address, sender: server.sender.clone(), sdk, bearer, naming: peers::Naming::Ours })
+    peers::server_info_at(server, server.address, bearer, peers::Naming::Ours)
 }
 
 fn ms(duration: Duration) -> f64 {

@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use serde_json::Value;
 
 use crate::mcp::error::ToolError;
@@ -24,8 +24,9 @@ pub(crate) struct OutputShape {
 }
 
 impl OutputShape {
-    pub(crate) fn new(spec: &ToolSpec) -> OutputShape {
-        let schema = Value::Object(spec.output_schema());
+    /// `tool` is the tool as `spec` lists it: its output schema is parsed once, there.
+    pub(crate) fn new(spec: &ToolSpec, tool: &Tool) -> OutputShape {
+        let schema = Value::Object(tool.output_schema.as_deref().cloned().unwrap_or_default());
         let validator = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
             .build(&schema)

@@ -191,8 +191,9 @@ where
     F: Fn(H::Client, ToolCall) -> RouteFuture + Send + Sync + 'static,
 {
     let operation: Arc<RouteOperation<H::Client>> = Arc::new(operation);
-    let output = Arc::new(OutputShape::new(spec));
-    ToolRoute::new_dyn(spec.tool(), move |mut context: ToolCallContext<'_, ToolServer<H>>| {
+    let tool = spec.tool();
+    let output = Arc::new(OutputShape::new(spec, &tool));
+    ToolRoute::new_dyn(tool, move |mut context: ToolCallContext<'_, ToolServer<H>>| {
         let operation = Arc::clone(&operation);
         let output = Arc::clone(&output);
         Box::pin(async move {

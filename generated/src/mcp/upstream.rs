@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::mcp::error::ToolError;
+use crate::retry::retryable_status;
 
 /// Maps the SDK's answer to the tool's result: the body as JSON, or a [`ToolError`] that
 /// carries the status, Clerk Chat's message and whether a retry can help.
@@ -80,11 +81,6 @@ fn without_url(error: &reqwest::Error) -> String {
         text = text.replace(&format!(" ({url})"), "").replace(url.as_str(), "Clerk Chat");
     }
     text
-}
-
-/// Whether a status means "try again later" rather than "this call is wrong".
-fn retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// NestJS answers `{"message": "..." | ["...", ...], "error": "..."}`.

@@ -82,14 +82,16 @@ async fn create_team(State(state): State<AppState>, headers: HeaderMap, body: By
 async fn queue_faults(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let team_id = key_owner(&state, &headers)?;
     let object = parse_object(&body)?;
-    let status = object.get("status").and_then(Value::as_u64).filter(|status| *status == 429 || (500..=599).contains(status));
-    let delay = object.get("delay_ms").and_then(Value::as_u64).filter(|delay| (1..=600_000).contains(delay));
+    let status = object.get("status").and_then(Value::as_u64).and_then(|status| u16::try_from(status).ok());
+    let delay = object.get("delay_ms").and_then(Value::as_u64);
     let count = object.get("count").map_or(Some(1), Value::as_u64).filter(|count| (1..=1000).contains(count));
     let effect = match (status, delay, object.contains_key("status") && object.contains_key("delay_ms")) {
-        (Some(status), None, false) => Some(Fault::Status(status as u16)),
+        (Some(status), None, false) => Some(Fault::Status(status)),
         (None, Some(delay), false) => Some(Fault::LateAnswer(std::time::Duration::from_millis(delay))),
         _ => None,
     };
+    // The same rules as `Sandbox::queue_fault`'s.
+    let effect = effect.filter(|fault| fault.problem().is_none());
     let method = match object.get("method") {
         None => Ok(None),
         Some(Value::String(method)) if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) => {

@@ -3,6 +3,7 @@
 //! FastMCP's `from_openapi`. Optional rows: `scripts/bench-peers.sh` installs both into
 //! `target/peers`, and when it cannot, the rows are skipped with the reason printed.
 
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +46,14 @@ impl Naming {
             }
         }
     }
+}
+
+/// What a worker needs of the MCP server at `address` (a peer, a replica) that works on the
+/// sandbox of `server`, whose SDK client calls that sandbox directly.
+pub(super) fn server_info_at(server: &Server, address: SocketAddr, bearer: Option<Arc<str>>, naming: Naming) -> Arc<ServerInfo> {
+    let key = clerk_chat::ApiKey::new(server.api_key.trim()).unwrap();
+    let sdk = clerk_chat::Client::with_api_key(&server.sandbox_url, &key).unwrap();
+    Arc::new(ServerInfo { address, sender: server.sender.clone(), sdk, bearer, naming })
 }
 
 /// A peer's server process, stopped when dropped.
@@ -112,7 +121,7 @@ pub(super) fn peers_side_by_side(runtime: &tokio::runtime::Runtime) {
             Err(reason) => println!("a peer skipped: {reason}"),
         }
     }
-    print_rows(&rows, &peers_dir);
+    print_rows(&rows, &root, &peers_dir);
 }
 
 fn measure_row(runtime: &tokio::runtime::Runtime, name: &'static str, info: &Arc<ServerInfo>, pid: u32, sandbox_inside: bool) -> Row {
@@ -156,12 +165,7 @@ async fn listing_and_page(info: &Arc<ServerInfo>) -> (usize, PageSize) {
 fn start_rmcp_openapi(root: &std::path::Path, peers: &std::path::Path, server: &Server) -> Result<Peer, String> {
     // It reads only JSON specs.
     let spec = peers.join("clerk-chat.json");
-    let converted = Command::new(peers.join("venv/bin/python"))
-        .arg(root.join("server/benches/mcp/peers.py"))
-        .arg("json")
-        .arg(root.join("openapi/clerk-chat.yaml"))
-        .arg(&spec)
-        .status();
+    let converted = peers_py(root, peers, "json").arg(root.join("openapi/clerk-chat.yaml")).arg(&spec).status();
     if !converted.is_ok_and(|status| status.success()) {
         return Err("rmcp-openapi-server: the spec could not be converted to JSON".to_owned());
     }
@@ -176,8 +180,8 @@ fn start_rmcp_openapi(root: &std::path::Path, peers: &std::path::Path, server: &
 
 fn start_fastmcp(root: &std::path::Path, peers: &std::path::Path, server: &Server) -> Result<Peer, String> {
     let port = free_port();
-    let mut command = Command::new(peers.join("venv/bin/python"));
-    command.arg(root.join("server/benches/mcp/peers.py")).arg("fastmcp").arg(root.join("openapi/clerk-chat.yaml"));
+    let mut command = peers_py(root, peers, "fastmcp");
+    command.arg(root.join("openapi/clerk-chat.yaml"));
     command.args([&server.sandbox_url, server.api_key.trim(), &port.to_string()]);
     start_peer("FastMCP 4.2 from_openapi", command, port, server, Naming::OperationIds { body_as_one_argument: false })
 }
@@ -185,10 +189,8 @@ fn start_fastmcp(root: &std::path::Path, peers: &std::path::Path, server: &Serve
 /// Starts a peer and waits until it answers MCP's `initialize`, for at most 60 s.
 fn start_peer(name: &'static str, mut command: Command, port: u16, server: &Server, naming: Naming) -> Result<Peer, String> {
     let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().map_err(|error| format!("{name} does not start: {error}"))?;
-    let address: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let key = clerk_chat::ApiKey::new(server.api_key.trim()).unwrap();
-    let sdk = clerk_chat::Client::with_api_key(&server.sandbox_url, &key).unwrap();
-    let info = Arc::new(ServerInfo { address, sender: server.sender.clone(), sdk, bearer: None, naming });
+    let address: SocketAddr = ([127, 0, 0, 1], port).into();
+    let info = server_info_at(server, address, None, naming);
     let peer = Peer { name, child, info };
     let started = Instant::now();
     while std::net::TcpStream::connect(address).is_err() {
@@ -205,17 +207,21 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// `peers.py COMMAND` run by the Python of `target/peers`.
+fn peers_py(root: &std::path::Path, peers: &std::path::Path, command: &str) -> Command {
+    let mut python = Command::new(peers.join("venv/bin/python"));
+    python.arg(root.join("server/benches/mcp/peers.py")).arg(command);
+    python
+}
+
 /// Tokens of each page's text and structured content, counted by `peers.py tokens`.
-fn count_tokens(rows: &[Row], peers: &std::path::Path) -> Option<Vec<(usize, usize)>> {
+fn count_tokens(rows: &[Row], root: &std::path::Path, peers: &std::path::Path) -> Option<Vec<(usize, usize)>> {
     let mut texts = serde_json::Map::new();
     for (index, row) in rows.iter().enumerate() {
         texts.insert(format!("{index}.text"), json!(row.page.text));
         texts.insert(format!("{index}.structured"), json!(row.page.structured));
     }
-    let script = peers.parent()?.parent()?.join("server/benches/mcp/peers.py");
-    let mut child = Command::new(peers.join("venv/bin/python"))
-        .arg(script)
-        .arg("tokens")
+    let mut child = peers_py(root, peers, "tokens")
         .env("TIKTOKEN_CACHE_DIR", peers.join("tiktoken-cache"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -228,8 +234,8 @@ fn count_tokens(rows: &[Row], peers: &std::path::Path) -> Option<Vec<(usize, usi
     (0..rows.len()).map(|index| Some((count(format!("{index}.text"))?, count(format!("{index}.structured"))?))).collect()
 }
 
-fn print_rows(rows: &[Row], peers: &std::path::Path) {
-    let tokens = count_tokens(rows, peers);
+fn print_rows(rows: &[Row], root: &std::path::Path, peers: &std::path::Path) {
+    let tokens = count_tokens(rows, root, peers);
     println!("side by side, against the same sandbox and its messages (CPU: the MCP server's process only):");
     println!(
         "{:<26} {:>9} {:>9} {:>8} {:>9} {:>9} {:>10} {:>11} {:>10} {:>11} {:>12}",

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::browser::Browser;
-use super::{Operation, Server, ServerInfo, answers_ok, measure_mcp, ms, open_session, run_mcp, seed_messages, start_server};
+use super::{Operation, Server, answers_ok, measure_mcp, ms, open_session, run_mcp, seed_messages, start_server};
 
 const VAULT_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const CALLS_COUNTED: usize = 200;
@@ -83,15 +83,7 @@ pub(super) fn postgres_against_sqlite(runtime: &tokio::runtime::Runtime) {
     let api_key = upstream.api_key.trim().to_owned();
     let info = |replica: &Replica| {
         let bearer = runtime.block_on(sign_in_with_key(replica.address, &api_key));
-        let key = clerk_chat::ApiKey::new(&api_key).unwrap();
-        let sdk = clerk_chat::Client::with_api_key(&upstream.sandbox_url, &key).unwrap();
-        Arc::new(ServerInfo {
-            address: replica.address,
-            sender: upstream.sender.clone(),
-            sdk,
-            bearer: Some(bearer),
-            naming: super::peers::Naming::Ours,
-        })
+        super::peers::server_info_at(&upstream, replica.address, Some(bearer), super::peers::Naming::Ours)
     };
     let (sqlite_info, postgres_info) = (info(&sqlite), info(&postgres));
     runtime.block_on(seed_messages(&sqlite_info));
