@@ -26,6 +26,13 @@ pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
     // The client carries its retry policy; the crate's `retry.rs` implements `ClientHooks`
     // for `Client`, which takes precedence over the default impl progenitor writes for `&Client`.
     settings.with_inner_type(quote::quote!(::clerk_chat::RetryPolicy));
+    let mut id_patch = progenitor::TypePatch::default();
+    for derive in ["Copy", "Eq", "Hash", "PartialOrd", "Ord"] {
+        id_patch.with_derive(derive);
+    }
+    for type_name in scalar_id_types(&spec.tree) {
+        settings.with_patch(type_name, &id_patch);
+    }
     let mut generator = progenitor::Generator::new(&settings);
     // progenitor panics on some specs it does not support; turn that into a diagnostic.
     let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.generate_tokens(&spec.openapi)))
@@ -106,6 +113,19 @@ fn seal_constructors(file: &mut syn::File) {
             }
         }
     }
+}
+
+/// The named schemas that are a bare integer or UUID (`MessageId`, `InboxId`, ...): their
+/// newtypes are ids, so they get `Copy`, `Eq`, `Hash` and an order, and can be used as map
+/// keys and compared without clones, like the integer or UUID they wrap.
+fn scalar_id_types(tree: &serde_json::Value) -> Vec<String> {
+    use heck::ToUpperCamelCase;
+    let schemas = tree["components"]["schemas"].as_object().into_iter().flatten();
+    schemas
+        .filter(|(_, schema)| schema.get("enum").is_none())
+        .filter(|(_, schema)| schema["type"] == "integer" || (schema["type"] == "string" && schema["format"] == "uuid"))
+        .map(|(name, _)| name.to_upper_camel_case())
+        .collect()
 }
 
 /// The required properties whose schema gives `default: []`, as (type, field) the way
@@ -264,6 +284,18 @@ mod tests {
 
     fn sender(returns: &str) -> syn::ImplItem {
         syn::parse_str(&format!("pub async fn send(self) -> {returns} {{ ResponseValue::from_response(response).await }}")).unwrap()
+    }
+
+    #[test]
+    fn bare_integer_and_uuid_schemas_are_ids_and_constrained_or_enumerated_ones_are_not() {
+        let tree = serde_json::json!({"components": {"schemas": {
+            "message_id": {"type": "integer", "format": "int64"},
+            "InboxId": {"type": "string", "format": "uuid"},
+            "ContactId": {"type": "string", "minLength": 1},
+            "Priority": {"type": "integer", "enum": [1, 2]},
+            "Message": {"type": "object"},
+        }}});
+        assert_eq!(scalar_id_types(&tree), ["MessageId", "InboxId"]);
     }
 
     #[test]

@@ -45,7 +45,15 @@ impl SdkSurface {
                 _ => {}
             }
         }
-        SdkSurface { types, builders: setters.clone() }
+        // Setter types are spelled as the types module's fields are: no spaces, no `types::`.
+        let same_spelling = |rust_type: &String| rust_type.replace(' ', "").replace("types::", "");
+        let builders = setters
+            .iter()
+            .map(|(builder, methods)| {
+                (builder.clone(), methods.iter().map(|(setter, rust_type)| (setter.clone(), same_spelling(rust_type))).collect())
+            })
+            .collect();
+        SdkSurface { types, builders }
     }
 
     /// The surface as pretty JSON with a final newline, as the surface file holds it.

@@ -9,6 +9,7 @@
 // compiles inside this crate and in the generator's fixture crate.
 extern crate self as clerk_chat;
 
+mod batches;
 mod client;
 mod errors;
 mod paging;
@@ -19,6 +20,7 @@ pub mod sms;
 #[rustfmt::skip]
 mod sdk;
 
+pub use batches::{CONTACTS_PER_BATCH, CreateContactsError};
 pub use client::{API_KEY_VARIABLE, ApiKey, BASE_URL_VARIABLE, ClientBuildError, ClientOptions, DEFAULT_BASE_URL, InvalidApiKey};
 pub use errors::ErrorExt;
 pub use retry::RetryPolicy;

@@ -211,12 +211,12 @@ pub mod types {
         pub created: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
-        pub id: i64,
+        pub id: CampaignId,
         #[serde(
             rename = "inboxId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub inbox_id: ::std::option::Option<::uuid::Uuid>,
+        pub inbox_id: ::std::option::Option<InboxId>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -246,6 +246,60 @@ pub mod types {
     impl Campaign {
         pub fn builder() -> builder::Campaign {
             Default::default()
+        }
+    }
+    ///The campaign's id.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    #[serde(transparent)]
+    pub struct CampaignId(pub i64);
+    impl ::std::ops::Deref for CampaignId {
+        type Target = i64;
+        fn deref(&self) -> &i64 {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CampaignId> for i64 {
+        fn from(value: CampaignId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<i64> for CampaignId {
+        fn from(value: i64) -> Self {
+            Self(value)
+        }
+    }
+    impl ::std::fmt::Display for CampaignId {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+    impl ::std::str::FromStr for CampaignId {
+        type Err = <i64 as ::std::str::FromStr>::Err;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self(value.parse()?))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CampaignId {
+        type Error = <i64 as ::std::str::FromStr>::Err;
+        fn try_from(value: &str) -> ::std::result::Result<Self, Self::Error> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<String> for CampaignId {
+        type Error = <i64 as ::std::str::FromStr>::Err;
+        fn try_from(value: String) -> ::std::result::Result<Self, Self::Error> {
+            value.parse()
         }
     }
     ///`CampaignResponse`
@@ -904,6 +958,60 @@ pub mod types {
             Self::Array(value)
         }
     }
+    ///The id of an inbox (one of the team's phone numbers or channels).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    #[serde(transparent)]
+    pub struct InboxId(pub ::uuid::Uuid);
+    impl ::std::ops::Deref for InboxId {
+        type Target = ::uuid::Uuid;
+        fn deref(&self) -> &::uuid::Uuid {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<InboxId> for ::uuid::Uuid {
+        fn from(value: InboxId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::uuid::Uuid> for InboxId {
+        fn from(value: ::uuid::Uuid) -> Self {
+            Self(value)
+        }
+    }
+    impl ::std::fmt::Display for InboxId {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+    impl ::std::str::FromStr for InboxId {
+        type Err = <::uuid::Uuid as ::std::str::FromStr>::Err;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self(value.parse()?))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for InboxId {
+        type Error = <::uuid::Uuid as ::std::str::FromStr>::Err;
+        fn try_from(value: &str) -> ::std::result::Result<Self, Self::Error> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<String> for InboxId {
+        type Error = <::uuid::Uuid as ::std::str::FromStr>::Err;
+        fn try_from(value: String) -> ::std::result::Result<Self, Self::Error> {
+            value.parse()
+        }
+    }
     ///A public http(s) URL of an image or other media file to attach.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -973,7 +1081,7 @@ pub mod types {
             rename = "campaignId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub campaign_id: ::std::option::Option<i64>,
+        pub campaign_id: ::std::option::Option<CampaignId>,
         #[serde(
             rename = "campaignMessageId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1004,8 +1112,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub external_id: ::std::option::Option<::std::string::String>,
-        ///The message's id.
-        pub id: i64,
+        pub id: MessageId,
         ///True for a received message, false for a sent one.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub inbound: ::std::option::Option<bool>,
@@ -1014,7 +1121,7 @@ pub mod types {
             rename = "inboxId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub inbox_id: ::std::option::Option<::uuid::Uuid>,
+        pub inbox_id: ::std::option::Option<InboxId>,
         ///The participants' phone numbers.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub members: ::std::vec::Vec<::std::string::String>,
@@ -1050,6 +1157,60 @@ pub mod types {
     impl Message {
         pub fn builder() -> builder::Message {
             Default::default()
+        }
+    }
+    ///The message's id. A type of its own so that a message id cannot be passed where a contact, campaign or inbox id belongs.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    #[serde(transparent)]
+    pub struct MessageId(pub i64);
+    impl ::std::ops::Deref for MessageId {
+        type Target = i64;
+        fn deref(&self) -> &i64 {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<MessageId> for i64 {
+        fn from(value: MessageId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<i64> for MessageId {
+        fn from(value: i64) -> Self {
+            Self(value)
+        }
+    }
+    impl ::std::fmt::Display for MessageId {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+    impl ::std::str::FromStr for MessageId {
+        type Err = <i64 as ::std::str::FromStr>::Err;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self(value.parse()?))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageId {
+        type Error = <i64 as ::std::str::FromStr>::Err;
+        fn try_from(value: &str) -> ::std::result::Result<Self, Self::Error> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<String> for MessageId {
+        type Error = <i64 as ::std::str::FromStr>::Err;
+        fn try_from(value: String) -> ::std::result::Result<Self, Self::Error> {
+            value.parse()
         }
     }
     ///`MessageResponse`
@@ -2004,9 +2165,9 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<i64, ::std::string::String>,
+            id: ::std::result::Result<super::CampaignId, ::std::string::String>,
             inbox_id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<super::InboxId>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<
@@ -2099,7 +2260,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<i64>,
+                T: ::std::convert::TryInto<super::CampaignId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -2109,7 +2270,7 @@ pub mod types {
             }
             pub fn inbox_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::InboxId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.inbox_id = value
@@ -3350,7 +3511,7 @@ pub mod types {
         pub struct Message {
             body: ::std::result::Result<::std::string::String, ::std::string::String>,
             campaign_id: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::std::option::Option<super::CampaignId>,
                 ::std::string::String,
             >,
             campaign_message_id: ::std::result::Result<
@@ -3381,13 +3542,13 @@ pub mod types {
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            id: ::std::result::Result<i64, ::std::string::String>,
+            id: ::std::result::Result<super::MessageId, ::std::string::String>,
             inbound: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
             inbox_id: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::std::option::Option<super::InboxId>,
                 ::std::string::String,
             >,
             members: ::std::result::Result<
@@ -3471,7 +3632,7 @@ pub mod types {
             }
             pub fn campaign_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::CampaignId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.campaign_id = value
@@ -3571,7 +3732,7 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<i64>,
+                T: ::std::convert::TryInto<super::MessageId>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -3593,7 +3754,7 @@ pub mod types {
             }
             pub fn inbox_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::std::option::Option<super::InboxId>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.inbox_id = value
@@ -4564,7 +4725,7 @@ pub mod builder {
     pub struct FindMessages<'a> {
         client: &'a super::Client,
         end: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
-        inbox_ids: Result<Option<::std::vec::Vec<::uuid::Uuid>>, String>,
+        inbox_ids: Result<Option<::std::vec::Vec<types::InboxId>>, String>,
         limit: Result<Option<::std::num::NonZeroU32>, String>,
         page: Result<Option<::std::num::NonZeroU32>, String>,
         start: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
@@ -4595,13 +4756,13 @@ pub mod builder {
         }
         pub fn inbox_ids<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+            V: std::convert::TryInto<::std::vec::Vec<types::InboxId>>,
         {
             self.inbox_ids = value
                 .try_into()
                 .map(Some)
                 .map_err(|_| {
-                    "conversion to `:: std :: vec :: Vec < :: uuid :: Uuid >` for inbox_ids failed"
+                    "conversion to `:: std :: vec :: Vec < InboxId >` for inbox_ids failed"
                         .to_string()
                 });
             self

@@ -400,7 +400,8 @@ pub static GET_MESSAGES: ToolSpec = ToolSpec {
       "type": "array",
       "items": {
         "type": "string",
-        "format": "uuid"
+        "format": "uuid",
+        "description": "The id of an inbox (one of the team's phone numbers or channels)."
       },
       "description": "Only messages of these inboxes (UUIDs, as in a message's inboxId). Leave out for every inbox."
     },
@@ -572,7 +573,7 @@ where
             Box::pin(async move {
                 let mut request = client.find_messages();
                 if let Some(value) = call
-                    .query::<::std::vec::Vec<::uuid::Uuid>>("inboxIds")?
+                    .query::<::std::vec::Vec<super::sdk::types::InboxId>>("inboxIds")?
                 {
                     request = request.inbox_ids(value);
                 }

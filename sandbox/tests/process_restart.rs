@@ -85,7 +85,7 @@ async fn nothing_acknowledged_is_lost_on_kill_9() {
     let api = client(&second, &key);
     let page = api.find_messages().send().await.unwrap().into_inner();
     assert_eq!(page.total, 20);
-    let mut found: Vec<i64> = page.data.iter().map(|message| message.id).collect();
+    let mut found: Vec<_> = page.data.iter().map(|message| message.id).collect();
     found.sort_unstable();
     assert_eq!(found, sent_ids);
     let searched = api.search_contacts().query("Last write").send().await.unwrap().into_inner().data;

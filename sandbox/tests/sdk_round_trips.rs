@@ -128,7 +128,7 @@ async fn pages_link_to_each_other() {
     assert_eq!(page.data[0].body, "message 2", "newest first");
     assert!(page.links.next.as_deref().unwrap().contains("page=3"));
     assert!(page.links.prev.as_deref().unwrap().contains("page=1"));
-    let inbox: uuid::Uuid = running.team.inboxes[1].id.parse().unwrap();
+    let inbox: clerk_chat::types::InboxId = running.team.inboxes[1].id.parse().unwrap();
     let other_inbox = running.client.find_messages().inbox_ids(vec![inbox]).send().await.unwrap().into_inner();
     assert_eq!(other_inbox.total, 0);
     let future = chrono::Utc::now() + chrono::Duration::hours(1);
