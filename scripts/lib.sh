@@ -30,8 +30,10 @@ apt_install() {
     fi
   fi
   echo "-- installing $1 from Debian" >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >&2
+  # Tests run in parallel and may install two packages at once: wait for apt's lock, not fail.
+  local wait_for_lock="-o DPkg::Lock::Timeout=600"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get $wait_for_lock update -qq >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get $wait_for_lock install -y -qq --no-install-recommends "$1" >&2
 }
 
 # chromium_installed: makes sure Debian's Chromium is there for the browser tests.
