@@ -10,7 +10,7 @@ use quote::{format_ident, quote};
 
 use crate::diagnostics::Diagnostic;
 use crate::manifest::{Reconcile, Role};
-use crate::plan::{ArgumentLocation, ToolPlan};
+use crate::plan::{Answer, ArgumentLocation, ToolPlan};
 
 pub(crate) const HEADER_COMMAND: &str = "cargo codegen";
 
@@ -32,8 +32,16 @@ pub(crate) fn tools_file(plans: &[ToolPlan]) -> Result<String, Diagnostic> {
     let route_functions: Vec<_> = plans.iter().map(|plan| format_ident!("{}", plan.name.replace('-', "_"))).collect();
     let spec_statics: Vec<_> = plans.iter().map(|plan| format_ident!("{}", plan.name.to_shouty_snake_case())).collect();
     let count = proc_macro2::Literal::usize_unsuffixed(plans.len());
+    // The answers for bodiless and text responses are imported only when a tool has one.
+    let mut extra_answers = Vec::new();
+    for (answer, function) in [(Answer::Empty, "respond_empty"), (Answer::Text, "respond_text")] {
+        if plans.iter().any(|plan| plan.answer == answer) {
+            let function = format_ident!("{function}");
+            extra_answers.push(quote!(, #function));
+        }
+    }
     let file = quote! {
-        use ::clerk_chat::mcp::{ArgumentSpec, Host, Location, Reconcile, Role, Safety, ToolHints, ToolServer, ToolSpec, route, respond, respond_json};
+        use ::clerk_chat::mcp::{ArgumentSpec, Host, Location, Reconcile, Role, Safety, ToolHints, ToolServer, ToolSpec, route, respond, respond_json #(#extra_answers)*};
         use ::rmcp::handler::server::tool::{ToolRoute, ToolRouter};
 
         /// Every tool's description, in manifest order.
@@ -76,6 +84,7 @@ fn tool_spec(plan: &ToolPlan) -> Result<TokenStream, Diagnostic> {
             let location = match argument.location {
                 ArgumentLocation::Path => quote!(Location::Path),
                 ArgumentLocation::Query => quote!(Location::Query),
+                ArgumentLocation::Header => quote!(Location::Header),
                 ArgumentLocation::BodyField => quote!(Location::BodyField),
                 ArgumentLocation::Body => quote!(Location::Body),
             };
@@ -144,6 +153,15 @@ fn tool_route(plan: &ToolPlan) -> Result<TokenStream, Diagnostic> {
                     }
                 });
             }
+            (ArgumentLocation::Header, Some((setter, rust_type))) => {
+                let setter = format_ident!("{}", setter);
+                let rust_type = sdk_type(rust_type)?;
+                steps.push(quote! {
+                    if let Some(value) = call.header::<#rust_type>(#wire_name)? {
+                        request = request.#setter(value);
+                    }
+                });
+            }
             _ => {}
         }
     }
@@ -152,7 +170,12 @@ fn tool_route(plan: &ToolPlan) -> Result<TokenStream, Diagnostic> {
         steps.push(quote!(request = request.body(call.body::<#body_type>()?);));
     }
     let binding = if steps.is_empty() { quote!(let request) } else { quote!(let mut request) };
-    let answer = if plan.json_sender { quote!(respond_json(request.send_json().await)) } else { quote!(respond(request.send().await)) };
+    let answer = match plan.answer {
+        Answer::Json => quote!(respond_json(request.send_json().await)),
+        Answer::Typed => quote!(respond(request.send().await)),
+        Answer::Empty => quote!(respond_empty(request.send().await)),
+        Answer::Text => quote!(respond_text(request.send().await)),
+    };
     Ok(quote! {
         #[doc = #doc]
         pub fn #function<H>() -> ToolRoute<ToolServer<H>>

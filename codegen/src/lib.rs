@@ -7,6 +7,8 @@
 mod diagnostics;
 mod emit;
 mod manifest;
+mod openapi31;
+mod operation;
 pub mod plan;
 mod schema;
 mod sdk;
@@ -68,6 +70,9 @@ pub struct Generated {
     pub sdk_surface: SdkSurface,
     /// The tools as planned: arguments, schemas and SDK calls, for tests and reports.
     pub plans: Vec<plan::ToolPlan>,
+    /// One line per operation left out of the SDK (the manifest does not name it, and it
+    /// cannot be generated), in the `file:line: warning: ...` shape of compilers.
+    pub warnings: Vec<String>,
 }
 
 /// Generates the SDK, the tools and the tool surface from the inputs, or reports every problem
@@ -89,7 +94,9 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, Diagnostics> {
     let header = emit::header(&[inputs.spec_file, inputs.manifest_file]);
     let sdk_code = format!("{header}\n{}", sdk.code);
     let tools_code = format!("{header}\n{}", emit::tools_file(&plans)?);
-    Ok(Generated { sdk: sdk_code, tools: tools_code, surface: Surface::from_plans(&plans), sdk_surface: sdk.surface, plans })
+    let warnings = spec.left_out.iter().map(spec::LeftOut::warning).collect();
+    let surface = Surface::new(&plans, &spec);
+    Ok(Generated { sdk: sdk_code, tools: tools_code, surface, sdk_surface: sdk.surface, plans, warnings })
 }
 
 /// A file the generator owns, with the content it should have.
@@ -109,6 +116,8 @@ pub struct WorkspaceRun {
     pub report: SurfaceReport,
     /// How the SDK's public surface changed since its surface file was written.
     pub sdk_report: SdkSurfaceReport,
+    /// The operations left out of the SDK, one warning line each.
+    pub warnings: Vec<String>,
 }
 
 /// Why a run over the workspace could not finish; `cargo codegen` prints it and exits 1.
@@ -153,13 +162,14 @@ pub fn run_for_workspace(root: &Path) -> Result<WorkspaceRun, WorkspaceError> {
     let old_sdk_surface: SdkSurface =
         std::fs::read_to_string(root.join(SDK_SURFACE_PATH)).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
     let sdk_report = sdk_surface::compare(&old_sdk_surface, &generated.sdk_surface);
+    let warnings = generated.warnings;
     let files = vec![
         OwnedFile { path: SDK_PATH, content: generated.sdk },
         OwnedFile { path: TOOLS_PATH, content: generated.tools },
         OwnedFile { path: SURFACE_PATH, content: generated.surface.to_json() },
         OwnedFile { path: SDK_SURFACE_PATH, content: generated.sdk_surface.to_json() },
     ];
-    Ok(WorkspaceRun { files, report, sdk_report })
+    Ok(WorkspaceRun { files, report, sdk_report, warnings })
 }
 
 /// A file whose content on disk differs from what the generator writes.
@@ -276,6 +286,7 @@ mod tests {
             ],
             report: SurfaceReport::default(),
             sdk_report: SdkSurfaceReport::default(),
+            warnings: Vec::new(),
         };
         let stale = run.stale_files(&root);
         std::fs::remove_dir_all(&root).expect("the temporary directory can be removed");

@@ -27,6 +27,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for warning in &run.warnings {
+        eprintln!("{warning}");
+    }
     if arguments.check {
         let stale = run.stale_files(&root);
         if stale.is_empty() {

@@ -10,7 +10,7 @@ use crate::diagnostics::Diagnostic;
 use crate::spec::Spec;
 
 /// Keywords copied as they are: they mean the same in OpenAPI 3.0 and JSON Schema 2020-12.
-const COPIED_KEYWORDS: [&str; 20] = [
+const COPIED_KEYWORDS: [&str; 22] = [
     "type",
     "format",
     "pattern",
@@ -31,19 +31,34 @@ const COPIED_KEYWORDS: [&str; 20] = [
     "default",
     "deprecated",
     "const",
+    // Kept while inlining so that the input side can drop read-only properties and the output
+    // side write-only ones (`drop_marked_properties`); neither reaches a tool schema.
+    "readOnly",
+    "writeOnly",
 ];
 
 /// Keywords of OpenAPI 3.0 that have no faithful JSON Schema form in a tool schema.
-const REJECTED_KEYWORDS: [(&str, &str); 3] = [
+const REJECTED_KEYWORDS: [(&str, &str); 2] = [
     ("not", "`not` cannot be shown to an LLM as a usable constraint; state what is allowed instead"),
-    ("discriminator", "discriminated unions are not supported yet; use `oneOf` of distinct object shapes"),
     ("xml", "XML bodies are not supported"),
 ];
+
+/// How many times one schema may be expanded inside itself before the expansion stops: a
+/// recursive schema (a folder of folders) is shown this deep, then as a bare object whose
+/// description says why; the SDK's types still check every level when a call is made.
+const RECURSION_DEPTH: usize = 2;
 
 pub(crate) struct Inliner<'a> {
     spec: &'a Spec,
     /// The references being expanded, to refuse recursive schemas instead of looping.
     stack: Vec<String>,
+}
+
+impl<'a> Inliner<'a> {
+    /// The spec whose references this inliner follows, for diagnostics that point into it.
+    pub(crate) fn spec(&self) -> &'a Spec {
+        self.spec
+    }
 }
 
 impl<'a> Inliner<'a> {
@@ -107,7 +122,9 @@ impl<'a> Inliner<'a> {
                         }
                     }
                 }
-                "nullable" | "readOnly" | "writeOnly" | "externalDocs" => {}
+                // A discriminator names the property that tells the branches apart; in JSON
+                // Schema the branches' own enums on that property already do.
+                "nullable" | "discriminator" | "externalDocs" => {}
                 extension if extension.starts_with("x-") => {}
                 unknown => {
                     return Err(self.spec.diagnostic(keys, format!("unsupported or unknown schema keyword `{unknown}`")));
@@ -132,10 +149,12 @@ impl<'a> Inliner<'a> {
     }
 
     fn inline_reference(&mut self, reference: &str, keys: &[&str]) -> Result<Value, Diagnostic> {
-        if self.stack.iter().any(|open| open == reference) {
-            return Err(self
-                .spec
-                .diagnostic(keys, format!("`{reference}` refers to itself; recursive schemas cannot be inlined into a tool schema")));
+        if self.stack.iter().filter(|open| *open == reference).count() >= RECURSION_DEPTH {
+            let name = reference.rsplit('/').next().unwrap_or(reference);
+            return Ok(json!({
+                "type": "object",
+                "description": format!("Another {name}, as above (a recursive schema, not expanded further here).")
+            }));
         }
         let Some(target) = self.spec.resolve_reference(reference).cloned() else {
             return Err(self.spec.diagnostic(
@@ -149,6 +168,37 @@ impl<'a> Inliner<'a> {
         let result = self.inline(&target, &target_keys);
         self.stack.pop();
         result
+    }
+}
+
+/// Removes, at every depth, the properties marked `marker` (`readOnly` for what a client
+/// sends, `writeOnly` for what it is shown), with their `required` entries, then the markers.
+pub(crate) fn drop_marked_properties(schema: &mut Value, marker: &str) {
+    let Some(object) = schema.as_object_mut() else { return };
+    if let Some(Value::Object(properties)) = object.get_mut("properties") {
+        let marked: Vec<String> =
+            properties.iter().filter(|(_, property)| property.get(marker) == Some(&json!(true))).map(|(name, _)| name.clone()).collect();
+        for name in &marked {
+            properties.remove(name);
+        }
+        if let Some(Value::Array(required)) = object.get_mut("required") {
+            required.retain(|name| !marked.iter().any(|marked| name == marked));
+        }
+    }
+    object.remove("readOnly");
+    object.remove("writeOnly");
+    for property in object.get_mut("properties").and_then(Value::as_object_mut).into_iter().flat_map(|properties| properties.values_mut()) {
+        drop_marked_properties(property, marker);
+    }
+    for keyword in ["items", "additionalProperties"] {
+        if let Some(child) = object.get_mut(keyword) {
+            drop_marked_properties(child, marker);
+        }
+    }
+    for keyword in ["oneOf", "anyOf", "allOf"] {
+        for member in object.get_mut(keyword).and_then(Value::as_array_mut).into_iter().flatten() {
+            drop_marked_properties(member, marker);
+        }
     }
 }
 

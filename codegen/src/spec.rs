@@ -11,65 +11,109 @@ pub(crate) struct Spec {
     pub(crate) file: String,
     pub(crate) text: String,
     pub(crate) tree: Value,
+    /// The spec as progenitor reads it: 3.1 translated to 3.0, left-out operations removed,
+    /// and each carried operation in the form progenitor generates without panicking.
     pub(crate) openapi: openapiv3::OpenAPI,
     pub(crate) operations: Vec<Operation>,
+    pub(crate) left_out: Vec<LeftOut>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum ParameterLocation {
-    Path,
-    Query,
-}
+pub(crate) use crate::operation::{BodyEncoding, Operation, ParameterLocation, Success};
 
+/// An operation of the spec that is not in the SDK, and why. When the manifest names it,
+/// its problems are errors; otherwise it is left out with a one-line warning.
 #[derive(Debug, Clone)]
-pub(crate) struct Parameter {
+pub(crate) struct LeftOut {
+    /// The operationId, or `METHOD /path` for an operation without one.
     pub(crate) name: String,
-    pub(crate) location: ParameterLocation,
-    pub(crate) required: bool,
-    pub(crate) description: Option<String>,
-    pub(crate) schema: Value,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Operation {
-    pub(crate) id: String,
     pub(crate) method: String,
     pub(crate) path: String,
-    pub(crate) parameters: Vec<Parameter>,
-    /// The JSON request body's schema, still with its `$ref`s.
-    pub(crate) body: Option<Value>,
-    /// The schema of the one JSON success response.
-    pub(crate) success: Value,
-    /// Where the operation is in the YAML, as keys, for error lines.
-    pub(crate) yaml_keys: Vec<String>,
+    pub(crate) problems: Vec<Diagnostic>,
 }
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
+impl LeftOut {
+    /// The warning `cargo codegen` prints: one line, at the operation, with every reason.
+    pub(crate) fn warning(&self) -> String {
+        let first = self.problems.first();
+        let location = match first.and_then(|problem| problem.line) {
+            Some(line) => format!("{}:{line}", first.map(|problem| problem.file.as_str()).unwrap_or_default()),
+            None => first.map(|problem| problem.file.clone()).unwrap_or_default(),
+        };
+        format!("{location}: warning: {} is left out of the SDK: {}", self.describe(), self.reason())
+    }
+
+    /// `operation `x` (POST /things)`.
+    pub(crate) fn describe(&self) -> String {
+        let request = format!("{} {}", self.method.to_uppercase(), self.path);
+        if self.name == request { format!("operation `{request}`") } else { format!("operation `{}` ({request})", self.name) }
+    }
+
+    /// Every problem's message, in one line.
+    pub(crate) fn reason(&self) -> String {
+        self.problems.iter().map(|problem| problem.message.replace('\n', " ")).collect::<Vec<_>>().join("; ")
+    }
+}
+
 impl Spec {
     pub(crate) fn load(file: &str, text: &str) -> Result<Spec, Diagnostics> {
-        let tree: Value = serde_yaml::from_str(text).map_err(|error| {
+        let mut tree: Value = serde_yaml::from_str(text).map_err(|error| {
             let line = error.location().map(|location| location.line());
             Diagnostic::new(file, line, format!("the spec is not valid YAML: {error}"))
         })?;
-        let version = tree.get("openapi").and_then(Value::as_str).unwrap_or("");
-        if !version.starts_with("3.0.") {
+        let version = tree.get("openapi").and_then(Value::as_str).unwrap_or("").to_owned();
+        if version.starts_with("3.1.") {
+            crate::openapi31::translate(&mut tree);
+        } else if !version.starts_with("3.0.") {
             return Err(Diagnostic::new(
                 file,
                 find_line(text, &["openapi"]),
-                format!("unsupported OpenAPI version `{version}`: progenitor reads OpenAPI 3.0.x only"),
+                format!("unsupported OpenAPI version `{version}`: the generator reads OpenAPI 3.0.x and 3.1.x"),
             )
-            .with_help("write `openapi: 3.0.3` and express 3.1 features in 3.0 terms (`nullable: true` instead of a `null` type)")
             .into());
         }
-        let openapi: openapiv3::OpenAPI = serde_yaml::from_str(text).map_err(|error| {
-            let line = error.location().map(|location| location.line());
-            Diagnostic::new(file, line, format!("the spec is not a valid OpenAPI 3.0 document: {error}"))
-        })?;
-        let mut spec = Spec { file: file.to_owned(), text: text.to_owned(), tree, openapi, operations: Vec::new() };
-        spec.operations = spec.extract_operations()?;
+        let empty = openapiv3::OpenAPI::default();
+        let mut spec =
+            Spec { file: file.to_owned(), text: text.to_owned(), tree, openapi: empty, operations: Vec::new(), left_out: Vec::new() };
+        let for_sdk = spec.extract_operations();
+        spec.openapi = spec.parse_for_progenitor(for_sdk)?;
         Ok(spec)
+    }
+
+    /// Parses the document progenitor is given. An operation whose part of it does not parse
+    /// is left out (the error names where); anything else that does not parse stops the run.
+    fn parse_for_progenitor(&mut self, mut tree: Value) -> Result<openapiv3::OpenAPI, Diagnostics> {
+        loop {
+            match serde_path_to_error::deserialize::<_, openapiv3::OpenAPI>(&tree) {
+                Ok(openapi) => return Ok(openapi),
+                Err(error) => {
+                    let at = error.path().to_string();
+                    let problem = format!("it is not valid OpenAPI 3.0 at `{at}`: {}", error.inner());
+                    let segments: Vec<&str> = at.split('.').collect();
+                    let operation = match segments.as_slice() {
+                        ["paths", path, method, ..] => Some(((*path).to_owned(), (*method).to_owned())),
+                        _ => None,
+                    };
+                    let Some((path, method)) = operation.filter(|(path, method)| tree["paths"][path].get(method).is_some()) else {
+                        let line = self.line_of(&segments);
+                        return Err(
+                            Diagnostic::new(&self.file, line, format!("the spec is not a valid OpenAPI document: {problem}")).into()
+                        );
+                    };
+                    let name = tree["paths"][&path][&method]["operationId"].as_str().map(str::to_owned);
+                    self.operations.retain(|operation| !(operation.path == path && operation.method == method));
+                    let diagnostic = self.diagnostic(&["paths", &path, &method], problem);
+                    self.leave_out(name, &method, &path, vec![diagnostic]);
+                    remove_operation(&mut tree, &path, &method);
+                }
+            }
+        }
+    }
+
+    fn leave_out(&mut self, name: Option<String>, method: &str, path: &str, problems: Vec<Diagnostic>) {
+        let name = name.filter(|name| !name.is_empty()).unwrap_or_else(|| format!("{} {path}", method.to_uppercase()));
+        self.left_out.push(LeftOut { name, method: method.to_owned(), path: path.to_owned(), problems });
     }
 
     /// The line of a nested key, found by indentation; the deepest key found wins.
@@ -95,7 +139,7 @@ impl Spec {
         self.tree.pointer(pointer)
     }
 
-    fn resolve<'a>(&'a self, value: &'a Value, keys: &[&str]) -> Result<&'a Value, Diagnostic> {
+    pub(crate) fn resolve<'a>(&'a self, value: &'a Value, keys: &[&str]) -> Result<&'a Value, Diagnostic> {
         match value.get("$ref").and_then(Value::as_str) {
             None => Ok(value),
             Some(reference) => self.resolve_reference(reference).ok_or_else(|| {
@@ -107,197 +151,56 @@ impl Spec {
         }
     }
 
-    fn extract_operations(&self) -> Result<Vec<Operation>, Diagnostics> {
-        let mut operations = Vec::new();
-        let mut problems = Vec::new();
+    /// Sorts the operations into carried and left out, and returns the tree progenitor is
+    /// to read: carried operations as `operation::extract` rewrote them, the others removed.
+    fn extract_operations(&mut self) -> Value {
+        let mut for_sdk = self.tree.clone();
         let paths = self.tree.get("paths").and_then(Value::as_object).cloned().unwrap_or_default();
         for (path, item) in &paths {
-            if item.get("$ref").is_some() {
-                problems.push(self.diagnostic(
-                    &["paths", path],
-                    format!("path item `{path}` is a `$ref`, which progenitor does not support; write it inline"),
-                ));
-                continue;
-            }
-            let shared_parameters = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
             for method in METHODS {
-                let Some(operation) = item.get(method) else { continue };
-                match self.extract_operation(path, method, operation, &shared_parameters) {
-                    Ok(operation) => operations.push(operation),
-                    Err(mut found) => problems.append(&mut found),
+                let Some(raw) = item.get(method) else { continue };
+                let name = raw.get("operationId").and_then(Value::as_str).map(str::to_owned);
+                if item.get("$ref").is_some() {
+                    let problem = self.diagnostic(
+                        &["paths", path],
+                        format!("path item `{path}` is a `$ref`, which progenitor does not support; write it inline"),
+                    );
+                    self.leave_out(name, method, path, vec![problem]);
+                    remove_operation(&mut for_sdk, path, method);
+                    continue;
+                }
+                let shared_parameters = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+                let extracted = crate::operation::extract(self, path, method, raw, &shared_parameters);
+                match extracted {
+                    Ok((operation, _)) if self.operations.iter().any(|seen| seen.id == operation.id) => {
+                        let problem = self
+                            .diagnostic(&["paths", path, method], format!("operationId `{}` is used twice", operation.id))
+                            .with_help("operation ids must be unique; rename one");
+                        self.leave_out(name, method, path, vec![problem]);
+                        remove_operation(&mut for_sdk, path, method);
+                    }
+                    Ok((operation, rewritten)) => {
+                        for_sdk["paths"][path.as_str()][method] = rewritten;
+                        self.operations.push(operation);
+                    }
+                    Err(problems) => {
+                        self.leave_out(name, method, path, problems);
+                        remove_operation(&mut for_sdk, path, method);
+                    }
                 }
             }
         }
-        let mut seen = std::collections::BTreeMap::new();
-        for operation in &operations {
-            if let Some(first) = seen.insert(operation.id.clone(), operation.path.clone()) {
-                let keys: Vec<&str> = operation.yaml_keys.iter().map(String::as_str).collect();
-                problems.push(
-                    self.diagnostic(&keys, format!("operationId `{}` is used twice (also under `{first}`)", operation.id))
-                        .with_help("operation ids must be unique; rename one"),
-                );
-            }
-        }
-        if problems.is_empty() { Ok(operations) } else { Err(Diagnostics(problems)) }
+        for_sdk
     }
+}
 
-    fn extract_operation(
-        &self,
-        path: &str,
-        method: &str,
-        operation: &Value,
-        shared_parameters: &[Value],
-    ) -> Result<Operation, Vec<Diagnostic>> {
-        let keys = ["paths", path, method];
-        let mut problems = Vec::new();
-        let id = match operation.get("operationId").and_then(Value::as_str) {
-            Some(id) => id.to_owned(),
-            None => {
-                problems.push(
-                    self.diagnostic(&keys, format!("`{method} {path}` has no operationId"))
-                        .with_help("progenitor names SDK methods after operationId; add one"),
-                );
-                String::new()
-            }
-        };
-        let yaml_keys: Vec<String> = keys.iter().map(|key| (*key).to_owned()).collect();
-
-        let mut parameters = Vec::new();
-        let own_parameters = operation.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
-        for raw in shared_parameters.iter().chain(own_parameters.iter()) {
-            match self.extract_parameter(raw, &keys) {
-                Ok(parameter) => {
-                    parameters.retain(|existing: &Parameter| !(existing.name == parameter.name && existing.location == parameter.location));
-                    parameters.push(parameter);
-                }
-                Err(problem) => problems.push(problem),
-            }
-        }
-
-        let body = match operation.get("requestBody") {
-            None => None,
-            Some(raw) => match self.extract_body(raw, &keys) {
-                Ok(schema) => Some(schema),
-                Err(problem) => {
-                    problems.push(problem);
-                    None
-                }
-            },
-        };
-
-        let success = match self.extract_success(operation, &keys) {
-            Ok(schema) => schema,
-            Err(problem) => {
-                problems.push(problem);
-                Value::Null
-            }
-        };
-        if let Err(problem) = self.check_error_responses(operation, &keys) {
-            problems.push(problem);
-        }
-
-        if problems.is_empty() {
-            Ok(Operation { id, method: method.to_owned(), path: path.to_owned(), parameters, body, success, yaml_keys })
-        } else {
-            Err(problems)
-        }
-    }
-
-    fn extract_parameter(&self, raw: &Value, keys: &[&str]) -> Result<Parameter, Diagnostic> {
-        let parameter = self.resolve(raw, keys)?;
-        let name = parameter.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let name_key = format!("name: {name}");
-        let parameter_keys: Vec<&str> = keys.iter().copied().chain(["parameters", name_key.as_str()]).collect();
-        let location = match parameter.get("in").and_then(Value::as_str) {
-            Some("path") => ParameterLocation::Path,
-            Some("query") => ParameterLocation::Query,
-            Some(other) => {
-                return Err(self
-                    .diagnostic(
-                        &parameter_keys,
-                        format!("parameter `{name}` is in `{other}`; tools support only path and query parameters"),
-                    )
-                    .with_help("send headers from the SDK client (as the apiKey header is), not per operation"));
-            }
-            None => return Err(self.diagnostic(&parameter_keys, format!("parameter `{name}` has no `in`"))),
-        };
-        if let Some(style) = parameter.get("style").and_then(Value::as_str) {
-            let default_style = if location == ParameterLocation::Path { "simple" } else { "form" };
-            if style != default_style {
-                return Err(self.diagnostic(
-                    &parameter_keys,
-                    format!("parameter `{name}` uses style `{style}`; progenitor supports only `{default_style}` here"),
-                ));
-            }
-        }
-        if parameter.get("content").is_some() {
-            return Err(self.diagnostic(&parameter_keys, format!("parameter `{name}` uses `content`; give it a `schema` instead")));
-        }
-        let Some(schema) = parameter.get("schema").cloned() else {
-            return Err(self.diagnostic(&parameter_keys, format!("parameter `{name}` has no schema")));
-        };
-        Ok(Parameter {
-            name,
-            location,
-            required: parameter.get("required").and_then(Value::as_bool).unwrap_or(false) || location == ParameterLocation::Path,
-            description: parameter.get("description").and_then(Value::as_str).map(str::to_owned),
-            schema,
-        })
-    }
-
-    fn extract_body(&self, raw: &Value, keys: &[&str]) -> Result<Value, Diagnostic> {
-        let body_keys: Vec<&str> = keys.iter().copied().chain(["requestBody"]).collect();
-        let body = self.resolve(raw, &body_keys)?;
-        let content = body.get("content").and_then(Value::as_object).cloned().unwrap_or_default();
-        let media_types: Vec<&String> = content.keys().collect();
-        if media_types.len() != 1 || media_types[0] != "application/json" {
-            let listed = media_types.iter().map(|media| format!("`{media}`")).collect::<Vec<_>>().join(", ");
-            return Err(self
-                .diagnostic(
-                    &body_keys,
-                    format!("the request body has media types [{listed}]; tools support exactly one, `application/json`"),
-                )
-                .with_help("progenitor accepts a single media type per body"));
-        }
-        content["application/json"].get("schema").cloned().ok_or_else(|| self.diagnostic(&body_keys, "the JSON request body has no schema"))
-    }
-
-    fn extract_success(&self, operation: &Value, keys: &[&str]) -> Result<Value, Diagnostic> {
-        let response_keys: Vec<&str> = keys.iter().copied().chain(["responses"]).collect();
-        let responses = operation.get("responses").and_then(Value::as_object).cloned().unwrap_or_default();
-        let successes: Vec<(&String, &Value)> = responses.iter().filter(|(status, _)| status.starts_with('2')).collect();
-        if successes.len() != 1 {
-            return Err(self
-                .diagnostic(&response_keys, format!("the operation has {} success responses; tools need exactly one", successes.len()))
-                .with_help("progenitor allows one success body type per operation"));
-        }
-        let (status, raw) = successes[0];
-        let status_keys: Vec<&str> = response_keys.iter().copied().chain([status.as_str()]).collect();
-        let response = self.resolve(raw, &status_keys)?;
-        response.pointer("/content/application~1json/schema").cloned().ok_or_else(|| {
-            self.diagnostic(&status_keys, format!("success response {status} has no `application/json` schema; tools return JSON objects"))
-        })
-    }
-
-    fn check_error_responses(&self, operation: &Value, keys: &[&str]) -> Result<(), Diagnostic> {
-        let responses = operation.get("responses").and_then(Value::as_object).cloned().unwrap_or_default();
-        let mut schemas = std::collections::BTreeSet::new();
-        for (status, raw) in responses.iter().filter(|(status, _)| !status.starts_with('2')) {
-            let status_keys: Vec<&str> = keys.iter().copied().chain(["responses", status.as_str()]).collect();
-            let response = self.resolve(raw, &status_keys)?;
-            if let Some(schema) = response.pointer("/content/application~1json/schema") {
-                schemas.insert(schema.to_string());
-            }
-        }
-        if schemas.len() > 1 {
-            return Err(self
-                .diagnostic(
-                    &[keys, &["responses"]].concat(),
-                    "the error responses use different schemas; progenitor accepts one error type per operation",
-                )
-                .with_help("point every error status at the same schema, such as #/components/schemas/ErrorResponse"));
-        }
-        Ok(())
+/// Removes one operation from a spec tree, and its path when no operation is left there.
+fn remove_operation(tree: &mut Value, path: &str, method: &str) {
+    let Some(paths) = tree.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    let Some(item) = paths.get_mut(path).and_then(Value::as_object_mut) else { return };
+    item.remove(method);
+    if !METHODS.iter().any(|method| item.contains_key(*method)) {
+        paths.remove(path);
     }
 }
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::plan::ToolPlan;
+use crate::spec::Spec;
 
 /// What MCP clients see of every tool: the parts whose change can break a client's calls
 /// (scope, hints, argument names, types and enum values), and nothing else.
@@ -17,6 +18,11 @@ use crate::plan::ToolPlan;
 pub struct Surface {
     /// Each tool's surface by tool name; sorted, so the JSON file diffs cleanly.
     pub tools: BTreeMap<String, ToolSurface>,
+    /// Every operation of the spec by name, and what became of it: `tool <name>`, `SDK only`
+    /// or `left out of the SDK: <why>`. Kept so that an operation added to the spec shows in
+    /// the report even when no one adds it to the manifest.
+    #[serde(default)]
+    pub operations: BTreeMap<String, String>,
 }
 
 /// What MCP clients see of one tool.
@@ -43,7 +49,20 @@ pub struct ArgumentSurface {
 }
 
 impl Surface {
-    pub(crate) fn from_plans(plans: &[ToolPlan]) -> Surface {
+    pub(crate) fn new(plans: &[ToolPlan], spec: &Spec) -> Surface {
+        let mut operations: BTreeMap<String, String> =
+            spec.operations.iter().map(|operation| (operation.id.clone(), "SDK only".to_owned())).collect();
+        for plan in plans {
+            let place = operations.entry(plan.operation_id.clone()).or_default();
+            *place = if place.starts_with("tool") { format!("{place}, `{}`", plan.name) } else { format!("tool `{}`", plan.name) };
+        }
+        for left_out in &spec.left_out {
+            operations.insert(left_out.name.clone(), format!("left out of the SDK: {}", left_out.reason()));
+        }
+        Surface { operations, ..Surface::from_plans(plans) }
+    }
+
+    fn from_plans(plans: &[ToolPlan]) -> Surface {
         let tools = plans
             .iter()
             .map(|plan| {
@@ -89,7 +108,7 @@ impl Surface {
                 (plan.name.clone(), surface)
             })
             .collect();
-        Surface { tools }
+        Surface { tools, operations: BTreeMap::new() }
     }
 
     /// The surface as `generated/tool-surface.json` holds it: pretty JSON with a final newline.
@@ -219,6 +238,18 @@ pub fn compare(old: &Surface, new: &Surface) -> SurfaceReport {
     }
     for name in new.tools.keys().filter(|name| !old.tools.contains_key(*name)) {
         push(false, format!("tool `{name}` added"));
+    }
+    // Operations: what became of each is news for the maintainer, never a break for clients
+    // (a removed tool is reported above).
+    for (name, place) in &new.operations {
+        match old.operations.get(name) {
+            None => push(false, format!("operation `{name}` added to the spec: {place}")),
+            Some(old_place) if old_place != place => push(false, format!("operation `{name}`: {old_place} -> {place}")),
+            Some(_) => {}
+        }
+    }
+    for name in old.operations.keys().filter(|name| !new.operations.contains_key(*name)) {
+        push(false, format!("operation `{name}` removed from the spec"));
     }
     SurfaceReport { changes }
 }

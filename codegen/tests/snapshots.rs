@@ -129,8 +129,8 @@ fn error_manifest_is_not_toml() {
 }
 
 #[test]
-fn error_spec_is_openapi_3_1() {
-    let spec = COVERAGE_SPEC.replace("openapi: 3.0.3", "openapi: 3.1.0");
+fn error_spec_is_neither_openapi_3_0_nor_3_1() {
+    let spec = COVERAGE_SPEC.replace("openapi: 3.0.3", "openapi: 3.2.0");
     insta::assert_snapshot!(errors(&spec, GOOD_TOOL));
 }
 
@@ -142,10 +142,29 @@ fn error_spec_uses_an_unsupported_construct() {
 }
 
 #[test]
-fn error_spec_has_a_header_parameter() {
+fn error_spec_has_a_cookie_parameter_in_an_operation_a_tool_needs() {
     let spec = COVERAGE_SPEC
-        .replace("          in: query\n          description: How much", "          in: header\n          description: How much");
+        .replace("          in: query\n          description: How much", "          in: cookie\n          description: How much");
     insta::assert_snapshot!(errors(&spec, GOOD_TOOL));
+}
+
+#[test]
+fn an_operation_no_tool_needs_is_left_out_of_the_sdk_with_one_warning_line() {
+    // The same cookie parameter, in an operation the manifest does not name.
+    let spec = COVERAGE_SPEC.replace(
+        "operationId: replaceThing\n      parameters:\n",
+        "operationId: replaceThing\n      parameters:\n        - { name: session, in: cookie, schema: { type: string } }\n",
+    );
+    let generated = run(&spec, GOOD_TOOL).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(generated.warnings.len(), 1, "{:?}", generated.warnings);
+    assert!(
+        generated.warnings[0]
+            .contains("warning: operation `replaceThing` (PUT /things/{id}) is left out of the SDK: parameter `session` is a cookie"),
+        "{}",
+        generated.warnings[0]
+    );
+    assert!(!generated.sdk.contains("fn replace_thing"), "left out of the SDK");
+    assert!(generated.sdk.contains("fn get_thing"), "the rest is generated");
 }
 
 #[test]
@@ -191,4 +210,16 @@ fn surface_report_marks_breaking_changes() {
     insta::assert_snapshot!(report.to_string());
     assert!(!clerk_codegen::surface::compare(&after, &after).has_breaking());
     assert_eq!(clerk_codegen::surface::compare(&after, &after).to_string(), "MCP tool surface: unchanged.\n");
+}
+
+const REAL_WORLD_SPEC: &str = include_str!("fixtures/real-world/spec.yaml");
+const REAL_WORLD_MANIFEST: &str = include_str!("fixtures/real-world/tools.toml");
+
+#[test]
+fn ok_real_world() {
+    let generated = run(REAL_WORLD_SPEC, REAL_WORLD_MANIFEST).unwrap_or_else(|error| panic!("{error}"));
+    insta::assert_snapshot!("ok_real_world__warnings", generated.warnings.join("\n"));
+    insta::assert_snapshot!("ok_real_world__tools", generated.tools);
+    insta::assert_snapshot!("ok_real_world__sdk", generated.sdk);
+    insta::assert_snapshot!("ok_real_world__surface", generated.surface.to_json());
 }

@@ -162,7 +162,7 @@ fn tool_schemas_keep_every_constraint_of_the_spec() {
         let path_item = &spec["paths"][&plan.path];
         for argument in plan.arguments.iter().filter(|argument| !argument.hidden) {
             let source = match argument.location {
-                ArgumentLocation::Path | ArgumentLocation::Query => {
+                ArgumentLocation::Path | ArgumentLocation::Query | ArgumentLocation::Header => {
                     let mut parameters = path_item["parameters"]
                         .as_array()
                         .into_iter()

@@ -307,6 +307,7 @@ fn location_word(location: ArgumentLocation) -> &'static str {
     match location {
         ArgumentLocation::Path => "path",
         ArgumentLocation::Query => "query",
+        ArgumentLocation::Header => "header",
         ArgumentLocation::BodyField | ArgumentLocation::Body => "body",
     }
 }
@@ -316,6 +317,7 @@ fn location_phrase(location: ArgumentLocation) -> &'static str {
     match location {
         ArgumentLocation::Path => "path parameter",
         ArgumentLocation::Query => "query parameter",
+        ArgumentLocation::Header => "header parameter",
         ArgumentLocation::BodyField => "body field",
         ArgumentLocation::Body => "the request body",
     }

@@ -21,7 +21,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::manifest::{Annotations, Manifest, Role, ToolEntry};
 use crate::schema::Inliner;
 use crate::sdk::GeneratedSdk;
-use crate::spec::{Operation, Spec};
+use crate::spec::{Operation, Spec, Success};
 
 use arguments::{ArgumentPlanningContext, check_argument_name_collisions, match_argument_entries, plan_arguments};
 pub(crate) use safety::SafetyPlan;
@@ -39,10 +39,25 @@ pub enum ArgumentLocation {
     Path,
     /// A query parameter, appended to the URL.
     Query,
+    /// A header parameter, sent as a request header.
+    Header,
     /// One property of an object body.
     BodyField,
     /// The whole body, when it is not an object with properties.
     Body,
+}
+
+/// How a route turns the SDK's answer into a tool result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// `send_json`: the JSON that came, passed on.
+    Json,
+    /// `send`: the answer parsed into the SDK's types, then turned into JSON.
+    Typed,
+    /// `send` of an answer without a body: the result says the status.
+    Empty,
+    /// `send` of a `text/plain` answer: the result holds the text.
+    Text,
 }
 
 /// One argument of a tool as planned: how the MCP client sees it, and where it goes on the wire.
@@ -62,7 +77,7 @@ pub struct ArgumentPlan {
     pub(crate) default: Option<Value>,
     pub(crate) role: Option<Role>,
     pub(crate) schema: Value,
-    /// For path and query arguments: the SDK builder setter and its Rust type.
+    /// For path, query and header arguments: the SDK builder setter and its Rust type.
     pub(crate) setter: Option<(String, String)>,
 }
 
@@ -86,9 +101,8 @@ pub struct ToolPlan {
     pub(crate) client_method: String,
     /// The Rust type of the request body, as progenitor named it.
     pub(crate) body_type: Option<String>,
-    /// Whether the route calls the builder's `send_json` (the answer passed on as JSON) rather
-    /// than `send` (the answer parsed into the SDK's types, then turned into JSON).
-    pub(crate) json_sender: bool,
+    /// How the route turns the SDK's answer into a result.
+    pub(crate) answer: Answer,
     /// Every argument, hidden ones included, in the operation's order.
     pub arguments: Vec<ArgumentPlan>,
     /// The JSON Schema of the tool's arguments that MCP clients validate calls against.
@@ -182,7 +196,12 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
         path: operation.path.clone(),
         client_method,
         body_type,
-        json_sender: builder.has_json_sender(),
+        answer: match operation.success {
+            Success::Json(_) if builder.has_json_sender() => Answer::Json,
+            Success::Empty => Answer::Empty,
+            Success::Text => Answer::Text,
+            _ => Answer::Typed,
+        },
         input_schema: input_schema(&arguments, &safety),
         arguments,
         output_schema,
@@ -194,6 +213,15 @@ fn plan_tool(spec: &Spec, manifest: &Manifest, sdk: &GeneratedSdk, tool: &ToolEn
 /// suggests the closest operation id.
 fn find_operation<'spec>(spec: &'spec Spec, manifest: &Manifest, tool: &ToolEntry) -> Result<&'spec Operation, Vec<Diagnostic>> {
     let operation_id = tool.operation.get_ref();
+    // An operation the generator left out is an error once a tool needs it: its reasons follow.
+    if let Some(left_out) = spec.left_out.iter().find(|left_out| &left_out.name == operation_id) {
+        let mut problems = vec![manifest.diagnostic(
+            &tool.operation,
+            format!("tool `{}` needs {}, which cannot be generated (reasons below)", tool.name.get_ref(), left_out.describe()),
+        )];
+        problems.extend(left_out.problems.iter().cloned());
+        return Err(problems);
+    }
     spec.operation(operation_id).ok_or_else(|| {
         vec![
             manifest

@@ -4,8 +4,8 @@ use serde_json::{Map, Value, json};
 
 use super::{ArgumentPlan, SafetyPlan};
 use crate::diagnostics::Diagnostic;
-use crate::schema::Inliner;
-use crate::spec::{Operation, Spec};
+use crate::schema::{Inliner, drop_marked_properties};
+use crate::spec::{Operation, Spec, Success};
 
 /// The input schema: an object of the visible arguments and, after them, the control arguments
 /// of the tool's safety, closed to others so that a client's misspelt argument is refused
@@ -53,7 +53,28 @@ pub(super) fn output_schema(
     additions: ResultAdditions,
 ) -> Result<Value, Diagnostic> {
     let keys: Vec<&str> = operation.yaml_keys.iter().map(String::as_str).chain(["responses"]).collect();
-    let mut schema = inliner.inline(&operation.success, &keys)?;
+    let mut schema = match &operation.success {
+        Success::Json(success) => {
+            let mut schema = inliner.inline(success, &keys)?;
+            drop_marked_properties(&mut schema, "writeOnly");
+            schema
+        }
+        // An answer without a body, or with text, becomes an object the runtime writes.
+        Success::Empty => json!({"type": "object", "properties": {"status": {"type": "integer"}}, "required": ["status"]}),
+        Success::Text => json!({
+            "type": "object",
+            "properties": {"status": {"type": "integer"}, "text": {"type": "string"}},
+            "required": ["status", "text"]
+        }),
+        Success::Bytes => {
+            return Err(spec
+                .diagnostic(
+                    &keys,
+                    format!("operation `{}` answers with a body that is neither JSON nor text; a tool cannot return it", operation.id),
+                )
+                .with_help("leave the operation to the SDK, which returns the bytes as a stream"));
+        }
+    };
     if schema.get("type").and_then(Value::as_str) != Some("object") {
         return Err(spec
             .diagnostic(&keys, format!("operation `{}` answers a non-object; MCP structured results must be objects", operation.id))

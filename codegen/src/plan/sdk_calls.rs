@@ -38,11 +38,11 @@ impl<'a> OperationBuilder<'a> {
         self.spec.diagnostic(&operation_keys, message)
     }
 
-    /// For a path or query argument: the builder setter named after its wire name, and the
+    /// For a path, query or header argument: the builder setter named after its wire name, and the
     /// Rust type the setter takes. Body arguments have none; they go through [`Self::body_type`].
     pub(super) fn setter(&self, wire: &WireArgument, problems: &mut Vec<Diagnostic>) -> Option<(String, String)> {
         match wire.location {
-            ArgumentLocation::Path | ArgumentLocation::Query => {
+            ArgumentLocation::Path | ArgumentLocation::Query | ArgumentLocation::Header => {
                 let setter_name = wire.wire_name.to_snake_case();
                 match self.setters.and_then(|setters| setters.get(&setter_name)) {
                     Some(rust_type) => Some((setter_name, rust_type.clone())),

@@ -74,6 +74,11 @@ impl ToolCall {
         self.typed(Location::Query, wire_name)
     }
 
+    /// A header parameter, converted to the SDK's type; `None` when left out.
+    pub fn header<T: DeserializeOwned>(&self, wire_name: &str) -> Result<Option<T>, ToolError> {
+        self.typed(Location::Header, wire_name)
+    }
+
     /// The request body, assembled from the body arguments under their wire names.
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ToolError> {
         if let Some(whole) = self.spec.arguments.iter().find(|argument| argument.location == Location::Body) {

@@ -24,4 +24,4 @@ pub use host::{Host, HostError, ProviderSelection};
 pub use safety::{CallKey, Claim, RecentSend, SafeSendStore, SafetySettings, StoreFailure, StoreFuture};
 pub use server::{ToolServer, route};
 pub use spec::{ArgumentSpec, Location, Reconcile, Role, Safety, ToolHints, ToolSpec};
-pub use upstream::{respond, respond_json};
+pub use upstream::{respond, respond_empty, respond_json, respond_text};

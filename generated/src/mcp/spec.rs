@@ -90,6 +90,8 @@ pub enum Location {
     Path,
     /// A parameter in the URL's query string.
     Query,
+    /// A request header.
+    Header,
     /// One field of a JSON object body.
     BodyField,
     /// The whole body.

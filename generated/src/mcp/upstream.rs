@@ -1,7 +1,8 @@
 //! Turning the SDK's answer into a tool's outcome: the body as JSON, or a [`ToolError`] that
 //! says what Clerk Chat answered and whether a retry can help.
 
-use progenitor_client::{Error as SdkError, ResponseValue};
+use futures::TryStreamExt;
+use progenitor_client::{ByteStream, Error as SdkError, ResponseValue};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -28,6 +29,41 @@ pub async fn respond_json<E: Serialize + std::fmt::Debug>(answer: Result<Respons
         Ok(response) => Ok(response.into_inner()),
         Err(error) => Err(upstream_error(error).await),
     }
+}
+
+/// Like [`respond`], for an answer without a body (such as 204): the result says the status,
+/// so that the model knows the call was done.
+pub async fn respond_empty<E: Serialize + std::fmt::Debug>(answer: Result<ResponseValue<()>, SdkError<E>>) -> Result<Value, ToolError> {
+    match answer {
+        Ok(response) => Ok(serde_json::json!({ "status": response.status().as_u16() })),
+        Err(error) => Err(upstream_error(error).await),
+    }
+}
+
+/// The most text a `text/plain` answer may hold; more is refused rather than read into memory.
+const TEXT_ANSWER_LIMIT: usize = 1024 * 1024;
+
+/// Like [`respond`], for a `text/plain` answer: the result holds the status and the text.
+pub async fn respond_text<E: Serialize + std::fmt::Debug>(
+    answer: Result<ResponseValue<ByteStream>, SdkError<E>>,
+) -> Result<Value, ToolError> {
+    let response = match answer {
+        Ok(response) => response,
+        Err(error) => return Err(upstream_error(error).await),
+    };
+    let status = response.status().as_u16();
+    let mut chunks = response.into_inner().into_inner();
+    let mut bytes = Vec::new();
+    while let Some(chunk) =
+        chunks.try_next().await.map_err(|error| ToolError::Unreachable { message: without_url(&error), may_have_happened: true })?
+    {
+        if bytes.len() + chunk.len() > TEXT_ANSWER_LIMIT {
+            return Err(ToolError::UnexpectedAnswer { message: format!("the text answer is larger than {TEXT_ANSWER_LIMIT} bytes") });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| ToolError::UnexpectedAnswer { message: "the text answer is not UTF-8".to_owned() })?;
+    Ok(serde_json::json!({ "status": status, "text": text }))
 }
 
 /// Classifies a failed SDK call by how far the request got, because that decides both the
