@@ -13,6 +13,7 @@ pub mod plan;
 mod schema;
 mod sdk;
 pub mod sdk_surface;
+mod security;
 mod spec;
 pub mod surface;
 

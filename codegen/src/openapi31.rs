@@ -55,6 +55,14 @@ fn walk(value: &mut Value) {
 }
 
 fn translate_schema(schema: &mut Map<String, Value>) {
+    reference_with_siblings(schema);
+    type_lists(schema);
+    null_branches(schema);
+    keywords_3_0_says_otherwise(schema);
+    boolean_schemas(schema);
+}
+
+fn reference_with_siblings(schema: &mut Map<String, Value>) {
     // `$ref` with siblings: 3.0 ignores the siblings, so the reference goes into an allOf.
     // A reference into `$defs` points at the schema `hoist_defs` made of it.
     if let Some(Value::String(reference)) = schema.get("$ref").cloned() {
@@ -69,6 +77,9 @@ fn translate_schema(schema: &mut Map<String, Value>) {
             schema.insert("$ref".to_owned(), json!(reference));
         }
     }
+}
+
+fn type_lists(schema: &mut Map<String, Value>) {
     if let Some(Value::Array(types)) = schema.get("type").cloned() {
         let has_null = types.iter().any(|kind| kind == "null");
         let others: Vec<Value> = types.into_iter().filter(|kind| kind != "null").collect();
@@ -92,6 +103,9 @@ fn translate_schema(schema: &mut Map<String, Value>) {
         schema.remove("type");
         schema.insert("enum".to_owned(), json!([null]));
     }
+}
+
+fn null_branches(schema: &mut Map<String, Value>) {
     for keyword in ["anyOf", "oneOf"] {
         let Some(Value::Array(branches)) = schema.get(keyword).cloned() else { continue };
         let is_null = |branch: &Value| branch.get("type") == Some(&json!("null")) || branch == &json!({"enum": [null]});
@@ -104,6 +118,9 @@ fn translate_schema(schema: &mut Map<String, Value>) {
         let target = if rest.len() == 1 { "allOf" } else { keyword };
         schema.insert(target.to_owned(), Value::Array(rest));
     }
+}
+
+fn keywords_3_0_says_otherwise(schema: &mut Map<String, Value>) {
     for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
         if let Some(number @ Value::Number(_)) = schema.get(exclusive).cloned() {
             schema.insert(bound.to_owned(), number);
@@ -146,6 +163,9 @@ fn translate_schema(schema: &mut Map<String, Value>) {
     ] {
         schema.remove(dropped);
     }
+}
+
+fn boolean_schemas(schema: &mut Map<String, Value>) {
     // Boolean schemas: `true` allows anything, `false` nothing (a property that may not appear).
     if schema.get("items") == Some(&json!(true)) {
         schema.insert("items".to_owned(), json!({}));

@@ -47,6 +47,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
         .map_err(|error| Diagnostic::new(&spec.file, None, format!("progenitor cannot generate an SDK from this spec: {error}")))?;
     let mut file: syn::File = syn::parse2(tokens)
         .map_err(|error| Diagnostic::new(&spec.file, None, format!("progenitor produced code that does not parse: {error}")))?;
+    file.items.push(crate::security::authentication_item(spec)?);
     let json_senders = add_json_senders(&mut file);
     seal_constructors(&mut file);
     start_required_lists_empty(&mut file, &empty_list_defaults(&spec.tree));

@@ -184,11 +184,11 @@ impl Client {
         // The TLS configuration is the client's own: building a client changes nothing else in
         // the process, such as rustls's process-wide default provider.
         let tls = clerk_support::tls::client_config().map_err(|error| ClientBuildError::Tls { reason: error.to_string() })?;
-        let mut key_header = reqwest::header::HeaderValue::from_str(api_key.expose())
-            .expect("ApiKey::new admits only visible ASCII, which is a valid header value");
-        key_header.set_sensitive(true);
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("apiKey", key_header);
+        // The spec's security scheme says where the key goes (the `apiKey` header for Clerk Chat).
+        if let Some((name, value)) = crate::sdk::AUTHENTICATION.header(api_key) {
+            headers.insert(name, value);
+        }
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .default_headers(headers)

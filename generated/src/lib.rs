@@ -9,6 +9,7 @@
 // compiles inside this crate and in the generator's fixture crate.
 extern crate self as clerk_chat;
 
+mod authentication;
 mod batches;
 mod client;
 mod errors;
@@ -20,6 +21,7 @@ pub mod sms;
 #[rustfmt::skip]
 mod sdk;
 
+pub use authentication::Authentication;
 pub use batches::{CONTACTS_PER_BATCH, CreateContactsError};
 pub use client::{API_KEY_VARIABLE, ApiKey, BASE_URL_VARIABLE, ClientBuildError, ClientOptions, DEFAULT_BASE_URL, InvalidApiKey};
 pub use errors::ErrorExt;

@@ -7032,3 +7032,7 @@ pub mod builder {
 pub mod prelude {
     pub use self::super::Client;
 }
+/// How the client sends its key: the spec's security scheme `api_key`.
+pub(crate) const AUTHENTICATION: ::clerk_chat::Authentication = ::clerk_chat::Authentication::ApiKeyHeader(
+    "apiKey",
+);

@@ -34,11 +34,17 @@ pub mod real_world {
     }
 }
 
-/// A client of the real-world fixture's SDK for `base_url`, without retries: the generated
-/// constructor is crate-private (as in clerk-chat), so tests outside the crate get one here.
-/// The TLS configuration is the client's own, as clerk-chat's (reqwest has no process default).
-pub fn real_world_client(base_url: &str) -> real_world::sdk::Client {
+/// A client of the real-world fixture's SDK for `base_url` that sends `key` as the spec's
+/// security scheme says, without retries: the generated constructor is crate-private (as in
+/// clerk-chat), so tests outside the crate get one here. The TLS configuration is the
+/// client's own, as clerk-chat's (reqwest has no process default).
+pub fn real_world_client(base_url: &str, key: &clerk_chat::ApiKey) -> real_world::sdk::Client {
     let tls = clerk_support::tls::client_config().expect("the platform's certificate verifier loads");
-    let http = reqwest::Client::builder().tls_backend_preconfigured(tls).build().expect("a client with its own TLS configuration builds");
+    let headers = real_world::sdk::AUTHENTICATION.header(key).into_iter().collect();
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .default_headers(headers)
+        .build()
+        .expect("a client with its own TLS configuration builds");
     real_world::sdk::Client::new_with_client(base_url, http, clerk_chat::RetryPolicy::none())
 }

@@ -1,5 +1,6 @@
 //! The real-world fixture's generated tools against a small API on loopback: a form body with
-//! a fixed and a given header, a 204 and a text answer, each through a real MCP client.
+//! a fixed and a given header and the bearer token the spec's security scheme asks for, a 204
+//! and a text answer, each through a real MCP client.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -21,7 +22,7 @@ struct Fixture {
 impl Host for Fixture {
     type Client = sdk::Client;
     fn upstream_client(&self, _request: &RequestContext<RoleServer>) -> Result<sdk::Client, HostError> {
-        Ok(clerk_codegen_fixtures::real_world_client(&self.base_url))
+        Ok(clerk_codegen_fixtures::real_world_client(&self.base_url, &clerk_chat::ApiKey::new("fixture-token").unwrap()))
     }
 }
 
@@ -29,8 +30,10 @@ impl Host for Fixture {
 async fn post_note(headers: HeaderMap, body: Bytes) -> impl IntoResponse {
     let header_text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or("").to_owned();
     let form = String::from_utf8_lossy(&body).into_owned();
-    let expected = (header_text("content-type"), header_text("x-api-version"), header_text("x-request-source"));
-    if expected != ("application/x-www-form-urlencoded".to_owned(), "2026-01-01".to_owned(), "round-trip".to_owned()) {
+    let expected =
+        (header_text("authorization"), header_text("content-type"), header_text("x-api-version"), header_text("x-request-source"));
+    let wanted = ("Bearer fixture-token", "application/x-www-form-urlencoded", "2026-01-01", "round-trip");
+    if expected != (wanted.0.to_owned(), wanted.1.to_owned(), wanted.2.to_owned(), wanted.3.to_owned()) {
         return (StatusCode::BAD_REQUEST, axum::Json(json!({"title": "bad request", "detail": format!("{expected:?}")})));
     }
     let title = form.split('&').find_map(|pair| pair.strip_prefix("title=")).unwrap_or("").replace('+', " ");
