@@ -168,7 +168,7 @@ mod tests {
             Vec::new(),
             directory.to_owned(),
         );
-        ResourceServer::built_in(AuthorizationServer::open(config, Arc::new(NoKeys)).await.unwrap(), 1024)
+        ResourceServer::built_in(AuthorizationServer::open(config, Arc::new(NoKeys)).await.unwrap(), &clerk_chat::tools::TOOLS, 1024)
     }
 
     #[tokio::test]

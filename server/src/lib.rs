@@ -80,13 +80,13 @@ fn tool_server(
     let safe_sends = safe_sends::SqlSafeSends::new(tables, settings.safety.repeat_window);
     let host = ServerHost::new(credentials, policy, safe_sends, settings.safety.clone());
     let info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("Clerk Chat");
-    Ok(ToolServer::new(
-        host,
-        clerk_chat::tools::tool_router(),
-        &clerk_chat::tools::TOOLS,
-        info,
-        Some(instructions(upstream.sandbox.is_some())),
-    ))
+    // A tool not served has no route: it is neither listed nor callable (a call gets the
+    // answer of an unknown tool).
+    let mut router = clerk_chat::tools::tool_router();
+    for spec in clerk_chat::tools::TOOLS.iter().filter(|spec| !settings.tools.serves(spec.name)) {
+        router.remove_route(spec.name);
+    }
+    Ok(ToolServer::new(host, router, settings.tools.served(), info, Some(instructions(upstream.sandbox.is_some()))))
 }
 
 /// Serves the tools over stdin/stdout until the client closes it. Nothing else goes to stdout.

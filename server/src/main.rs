@@ -76,6 +76,7 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         println!("{line}");
     }
     println!("Data directory: {} (change it with --data-dir)", settings.data_dir.display());
+    println!("Tools: {} (choose with --tools, --tool-scopes, --read-only, --exclude-tools)", settings.tools.summary());
     let stop = server.shutdown_handle();
     tokio::spawn(async move {
         wait_for_signal().await;

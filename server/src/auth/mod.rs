@@ -16,6 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use clerk_chat::mcp::ToolSpec;
 use clerk_oauth::AuthorizationServer;
 use jsonwebtoken::jwk::JwkSet;
 use moka::sync::Cache;
@@ -96,7 +97,12 @@ struct VerifiedToken {
 impl ResourceServer {
     /// Reads the issuer's RFC 8414 (or OpenID) metadata for its JWKS, and the keys. `base` is
     /// this server's canonical base URL (`canonical_base`).
-    pub async fn discover(issuer: &str, base: String, max_body_bytes: usize) -> Result<ResourceServer, AuthError> {
+    pub async fn discover(
+        issuer: &str,
+        base: String,
+        tools: &[&'static ToolSpec],
+        max_body_bytes: usize,
+    ) -> Result<ResourceServer, AuthError> {
         clerk_support::tls::install_crypto_provider();
         let failed = |reason: String| AuthError::Discovery { issuer: issuer.to_owned(), reason };
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|error| failed(error.to_string()))?;
@@ -120,19 +126,20 @@ impl ResourceServer {
             failed("neither /.well-known/oauth-authorization-server nor /.well-known/openid-configuration names a jwks_uri".to_owned())
         })?;
         let jwks = fetch_jwks(&http, &jwks_uri).await.map_err(failed)?;
-        Ok(ResourceServer::new(issuer, base, Keys::Remote { jwks_uri, jwks: RwLock::new((jwks, Instant::now())), http }, max_body_bytes))
+        let keys = Keys::Remote { jwks_uri, jwks: RwLock::new((jwks, Instant::now())), http };
+        Ok(ResourceServer::new(issuer, base, keys, tools, max_body_bytes))
     }
 
     /// Accepts the tokens of the built-in authorization server, whose issuer is this server's
     /// own canonical base URL.
-    pub fn built_in(authorization_server: Arc<AuthorizationServer>, max_body_bytes: usize) -> ResourceServer {
+    pub fn built_in(authorization_server: Arc<AuthorizationServer>, tools: &[&'static ToolSpec], max_body_bytes: usize) -> ResourceServer {
         let issuer = authorization_server.issuer().to_owned();
-        ResourceServer::new(issuer.clone(), issuer, Keys::BuiltIn(authorization_server), max_body_bytes)
+        ResourceServer::new(issuer.clone(), issuer, Keys::BuiltIn(authorization_server), tools, max_body_bytes)
     }
 
-    fn new(issuer: String, base: String, keys: Keys, max_body_bytes: usize) -> ResourceServer {
-        let tool_scopes: HashMap<String, String> =
-            clerk_chat::tools::TOOLS.iter().map(|spec| (spec.name.to_owned(), spec.scope.to_owned())).collect();
+    /// The scopes advertised and asked for are those of the served `tools` only.
+    fn new(issuer: String, base: String, keys: Keys, tools: &[&'static ToolSpec], max_body_bytes: usize) -> ResourceServer {
+        let tool_scopes: HashMap<String, String> = tools.iter().map(|spec| (spec.name.to_owned(), spec.scope.to_owned())).collect();
         let scopes: Vec<String> = tool_scopes.values().cloned().collect::<BTreeSet<_>>().into_iter().collect();
         ResourceServer {
             resource: format!("{base}/mcp"),

@@ -8,6 +8,7 @@ mod layers;
 mod options;
 #[cfg(test)]
 mod tests;
+mod tool_selection;
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -19,7 +20,8 @@ use clerk_chat::mcp::SafetySettings;
 use clerk_store::DatabaseUrl;
 
 pub use auth_mode::{AuthMode, canonical_base};
-pub use options::{AuthKind, Cli, Command, LogFormat, Options, ProviderOptions, SandboxOptions, SendOptions};
+pub use options::{AuthKind, Cli, Command, LogFormat, Options, ProviderOptions, SandboxOptions, SendOptions, ToolOptions};
+pub use tool_selection::ToolSelection;
 
 /// The settings in force, after merging and checking.
 #[derive(Debug, Clone)]
@@ -59,6 +61,8 @@ pub struct Settings {
     pub sandbox_delivery_delay: Duration,
     /// Requests a second per team the embedded sandbox allows; 0 is unlimited.
     pub sandbox_rate_limit: u32,
+    /// The tools served.
+    pub tools: ToolSelection,
 }
 
 /// The SMS provider policy's settings, routes parsed.
@@ -124,6 +128,21 @@ pub enum ConfigError {
     /// A `--redirect-scheme` cannot be an app's scheme.
     #[error("--redirect-scheme: {0}")]
     RedirectScheme(String),
+    /// `--tools`, `--tool-scopes` or `--exclude-tools` names a tool or scope there is none of.
+    #[error("{flag}: there is no {what} `{name}`; {hint}the {what}s are: {known}", what = if *flag == "--tool-scopes" { "scope" } else { "tool" }, hint = hint.as_ref().map(|hint| format!("{hint} ")).unwrap_or_default())]
+    UnknownTool {
+        /// The flag that names it.
+        flag: &'static str,
+        /// The name given.
+        name: String,
+        /// "did you mean `x`?", when one is close.
+        hint: Option<String>,
+        /// Every name that flag takes.
+        known: String,
+    },
+    /// The tool settings leave no tool to serve.
+    #[error("--tools, --tool-scopes, --read-only and --exclude-tools leave no tool to serve; loosen one of them")]
+    NoToolLeft,
     /// `--confirm-campaigns-over` is neither a number nor `never`.
     #[error("--confirm-campaigns-over `{0}`: write a number of contacts (0 asks for every campaign) or `never`")]
     ConfirmThreshold(String),
@@ -199,6 +218,7 @@ impl Settings {
             safety,
             sandbox_delivery_delay: Duration::from_millis(options.sandbox.delivery_delay_ms),
             sandbox_rate_limit: options.sandbox.rate_limit,
+            tools: ToolSelection::resolve(&options.tools)?,
         })
     }
 

@@ -158,6 +158,55 @@ pub struct Options {
     /// The embedded sandbox (`[sandbox]` in the TOML file).
     #[command(flatten)]
     pub sandbox: SandboxOptions,
+    /// Which tools are served (`[tools]` in the TOML file).
+    #[command(flatten)]
+    pub tools: ToolOptions,
+}
+
+/// Which tools are served: `[tools]` in the TOML file. Applied in this order: `--tools`, then
+/// `--tool-scopes`, then `--read-only`, then `--exclude-tools`. A tool not served is neither
+/// listed nor callable, its scope is not advertised or asked for, and the consent page does not
+/// show it.
+#[derive(Debug, Clone, Default, Args, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ToolOptions {
+    /// Serve only these tools, comma-separated. [default: every tool]
+    #[arg(id = "tools.only", long = "tools", global = true, env = "CLERK_MCP_TOOLS", value_delimiter = ',', value_name = "NAME")]
+    pub only: Option<Vec<String>>,
+    /// Serve only the tools that need one of these OAuth scopes, comma-separated (e.g.
+    /// messages:read,contacts:read). [default: every scope]
+    #[arg(
+        id = "tools.scopes",
+        long = "tool-scopes",
+        global = true,
+        env = "CLERK_MCP_TOOL_SCOPES",
+        value_delimiter = ',',
+        value_name = "SCOPE"
+    )]
+    pub scopes: Option<Vec<String>>,
+    /// Serve only the tools that read (their annotations say read-only): an agent that can
+    /// read conversations but never text anyone.
+    #[arg(
+        id = "tools.read_only",
+        long = "read-only",
+        global = true,
+        env = "CLERK_MCP_READ_ONLY",
+        num_args = 0..=1,
+        default_value_t = false,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub read_only: bool,
+    /// Serve every tool but these, comma-separated.
+    #[arg(
+        id = "tools.exclude",
+        long = "exclude-tools",
+        global = true,
+        env = "CLERK_MCP_EXCLUDE_TOOLS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub exclude: Vec<String>,
 }
 
 /// The safety of sends: `[sends]` in the TOML file.

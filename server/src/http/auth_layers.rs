@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use clerk_chat::mcp::ToolSpec;
 use clerk_oauth::{AuthorizationServer, AuthorizationServerConfig, ScopeDescription};
 
 use crate::accounts::{AccountClients, UpstreamSignIn};
@@ -66,7 +67,7 @@ pub(super) async fn for_mode(
         }),
         AuthMode::External { issuer, .. } => {
             let resource_server = Arc::new(
-                ResourceServer::discover(issuer, public_base.to_owned(), settings.max_body_bytes)
+                ResourceServer::discover(issuer, public_base.to_owned(), settings.tools.served(), settings.max_body_bytes)
                     .await?
                     .with_shared_sessions(sessions.clone()),
             );
@@ -81,7 +82,7 @@ pub(super) async fn for_mode(
             let mut config = AuthorizationServerConfig::new(
                 public_base.to_owned(),
                 format!("{public_base}/mcp"),
-                scope_descriptions(),
+                scope_descriptions(settings.tools.served()),
                 settings.oauth_directory(),
             );
             config.vault_key = vault_key.clone();
@@ -97,8 +98,10 @@ pub(super) async fn for_mode(
                 sandbox_key: upstream.sandbox_api_key.clone(),
             };
             let issuer = AuthorizationServer::open(config, Arc::new(sign_in)).await?;
-            let resource_server =
-                Arc::new(ResourceServer::built_in(issuer.clone(), settings.max_body_bytes).with_shared_sessions(sessions.clone()));
+            let resource_server = Arc::new(
+                ResourceServer::built_in(issuer.clone(), settings.tools.served(), settings.max_body_bytes)
+                    .with_shared_sessions(sessions.clone()),
+            );
             let accounts =
                 Arc::new(AccountClients::new(issuer.clone(), resource_server.clone(), upstream.base_url.clone(), upstream.options.clone()));
             Ok(AuthLayers {
@@ -111,10 +114,10 @@ pub(super) async fn for_mode(
     }
 }
 
-/// The consent page's words for each scope: the titles of the tools it opens.
-fn scope_descriptions() -> Vec<ScopeDescription> {
+/// The consent page's words for each scope: the titles of the served tools it opens.
+fn scope_descriptions(tools: &[&'static ToolSpec]) -> Vec<ScopeDescription> {
     let mut scopes: Vec<ScopeDescription> = Vec::new();
-    for tool in clerk_chat::tools::TOOLS.iter() {
+    for tool in tools {
         match scopes.iter_mut().find(|scope| scope.name == tool.scope) {
             Some(scope) => {
                 scope.description.push_str("; ");

@@ -13,3 +13,4 @@ mod scale_out;
 mod settings;
 mod shutdown;
 mod stdio_tools;
+mod tool_selection;

@@ -1,0 +1,79 @@
+//! Which of the generated tools this server serves: the operator's `[tools]` settings applied
+//! to `clerk_chat::tools::TOOLS` in their documented order, checked at start.
+
+use clerk_chat::mcp::ToolSpec;
+
+use super::ConfigError;
+use super::options::ToolOptions;
+
+/// The tools served, in manifest order, and how they were chosen (for the banner).
+#[derive(Debug, Clone)]
+pub struct ToolSelection {
+    served: Vec<&'static ToolSpec>,
+    read_only: bool,
+}
+
+impl Default for ToolSelection {
+    /// Every tool.
+    fn default() -> Self {
+        ToolSelection { served: clerk_chat::tools::TOOLS.to_vec(), read_only: false }
+    }
+}
+
+impl ToolSelection {
+    /// Applies `--tools`, then `--tool-scopes`, then `--read-only`, then `--exclude-tools`.
+    /// An unknown tool or scope is refused with the closest known one; so is a selection that
+    /// leaves no tool.
+    pub fn resolve(options: &ToolOptions) -> Result<ToolSelection, ConfigError> {
+        let all = &clerk_chat::tools::TOOLS;
+        let names: Vec<&str> = all.iter().map(|spec| spec.name).collect();
+        let mut scopes: Vec<&str> = Vec::new();
+        for spec in all.iter() {
+            if !scopes.contains(&spec.scope) {
+                scopes.push(spec.scope);
+            }
+        }
+        let check = |flag: &'static str, given: &[String], known: &[&str]| -> Result<(), ConfigError> {
+            for name in given.iter().map(|name| name.trim()) {
+                if !known.contains(&name) {
+                    let hint = clerk_support::did_you_mean::did_you_mean(name, known.iter().copied());
+                    return Err(ConfigError::UnknownTool { flag, name: name.to_owned(), hint, known: known.join(", ") });
+                }
+            }
+            Ok(())
+        };
+        check("--tools", options.only.as_deref().unwrap_or_default(), &names)?;
+        check("--tool-scopes", options.scopes.as_deref().unwrap_or_default(), &scopes)?;
+        check("--exclude-tools", &options.exclude, &names)?;
+        let listed = |list: &[String], value: &str| list.iter().any(|entry| entry.trim() == value);
+        let served: Vec<&'static ToolSpec> = all
+            .iter()
+            .copied()
+            .filter(|spec| options.only.as_deref().is_none_or(|only| listed(only, spec.name)))
+            .filter(|spec| options.scopes.as_deref().is_none_or(|scopes| listed(scopes, spec.scope)))
+            .filter(|spec| !options.read_only || spec.hints.read_only)
+            .filter(|spec| !listed(&options.exclude, spec.name))
+            .collect();
+        if served.is_empty() {
+            return Err(ConfigError::NoToolLeft);
+        }
+        Ok(ToolSelection { served, read_only: options.read_only })
+    }
+
+    /// The tools served, in manifest order.
+    pub fn served(&self) -> &[&'static ToolSpec] {
+        &self.served
+    }
+
+    /// Whether a tool of this name is served.
+    pub fn serves(&self, name: &str) -> bool {
+        self.served.iter().any(|spec| spec.name == name)
+    }
+
+    /// For the banner: `10 tools`, or `4 of 10 tools, read-only`.
+    pub fn summary(&self) -> String {
+        let all = clerk_chat::tools::TOOLS.len();
+        let mode = if self.read_only { ", read-only" } else { "" };
+        if self.served.len() == all { format!("{all} tools{mode}") } else { format!("{} of {all} tools{mode}", self.served.len()) }
+    }
+}
