@@ -38,13 +38,21 @@ pub struct ServerHost {
     providers: ProviderPolicy,
     safe_sends: Arc<SqlSafeSends>,
     safety: SafetySettings,
+    /// `--list-tools allowed`: tools/list shows a caller only what its scopes allow.
+    list_only_usable_tools: bool,
 }
 
 impl ServerHost {
     /// A host calling upstream with `credentials`, choosing providers by `providers`, and
     /// keeping idempotency keys and recent sends in `safe_sends`.
-    pub fn new(credentials: Credentials, providers: ProviderPolicy, safe_sends: Arc<SqlSafeSends>, safety: SafetySettings) -> ServerHost {
-        ServerHost { credentials, providers, safe_sends, safety }
+    pub fn new(
+        credentials: Credentials,
+        providers: ProviderPolicy,
+        safe_sends: Arc<SqlSafeSends>,
+        safety: SafetySettings,
+        list_only_usable_tools: bool,
+    ) -> ServerHost {
+        ServerHost { credentials, providers, safe_sends, safety, list_only_usable_tools }
     }
 
     /// Whether the database answers, for `/readyz`.
@@ -90,6 +98,10 @@ impl Host for ServerHost {
 
     fn enabled_providers(&self) -> Option<Vec<String>> {
         Some(self.providers.enabled().to_vec())
+    }
+
+    fn lists_only_usable_tools(&self) -> bool {
+        self.list_only_usable_tools
     }
 
     fn safe_sends(&self) -> Option<&dyn SafeSendStore> {

@@ -78,7 +78,7 @@ fn tool_server(
 ) -> Result<ToolServer<ServerHost>, StartError> {
     let policy = providers::ProviderPolicy::new(&settings.providers)?;
     let safe_sends = safe_sends::SqlSafeSends::new(tables, settings.safety.repeat_window);
-    let host = ServerHost::new(credentials, policy, safe_sends, settings.safety.clone());
+    let host = ServerHost::new(credentials, policy, safe_sends, settings.safety.clone(), settings.tools.lists_only_allowed());
     let info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("Clerk Chat");
     // A tool not served has no route: it is neither listed nor callable (a call gets the
     // answer of an unknown tool).

@@ -36,6 +36,13 @@ pub trait Host: Send + Sync + 'static {
         None
     }
 
+    /// Whether `tools/list` shows a caller only the tools [`Host::check_scope`] lets it call.
+    /// `false` (the default) lists every tool, so that a client can see a tool and ask for its
+    /// scope when a call is refused (step-up).
+    fn lists_only_usable_tools(&self) -> bool {
+        false
+    }
+
     /// Where idempotency keys and recent sends are kept. `None` (the default) turns the
     /// safety of sends off: a call with an `idempotency_key` is then refused, not sent unguarded.
     fn safe_sends(&self) -> Option<&dyn SafeSendStore> {

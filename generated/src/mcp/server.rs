@@ -240,9 +240,16 @@ impl<H: Host> ServerHandler for ToolServer<H> {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.inner.tools.clone()))
+        if !self.inner.host.lists_only_usable_tools() {
+            return Ok(ListToolsResult::with_all_items(self.inner.tools.clone()));
+        }
+        let usable = |tool: &&Tool| {
+            let scope = self.inner.prepared.get(tool.name.as_ref()).map(|prepared| prepared.spec.scope);
+            scope.is_none_or(|scope| self.inner.host.check_scope(&context, scope).is_ok())
+        };
+        Ok(ListToolsResult::with_all_items(self.inner.tools.iter().filter(usable).cloned().collect()))
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {

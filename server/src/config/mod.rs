@@ -20,6 +20,7 @@ use clerk_chat::mcp::SafetySettings;
 use clerk_store::DatabaseUrl;
 
 pub use auth_mode::{AuthMode, canonical_base};
+pub use options::ListTools;
 pub use options::{AuthKind, Cli, Command, LogFormat, Options, ProviderOptions, SandboxOptions, SendOptions, ToolOptions};
 pub use tool_selection::ToolSelection;
 

@@ -207,6 +207,22 @@ pub struct ToolOptions {
         value_name = "NAME"
     )]
     pub exclude: Vec<String>,
+    /// Which served tools tools/list shows a signed-in caller: `all` (a client sees a tool its
+    /// token lacks the scope for, and can ask for the scope when a call gets 403), or `allowed`
+    /// (only the tools its token's scopes allow).
+    #[arg(id = "tools.list", long = "list-tools", global = true, env = "CLERK_MCP_LIST_TOOLS", value_enum, default_value_t = ListTools::All)]
+    pub list: ListTools,
+}
+
+/// What tools/list shows a signed-in caller, as `--list-tools` names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListTools {
+    /// Every served tool, so that a client can step up to a scope it lacks.
+    #[default]
+    All,
+    /// Only the tools the caller's token can use.
+    Allowed,
 }
 
 /// The safety of sends: `[sends]` in the TOML file.

@@ -4,19 +4,20 @@
 use clerk_chat::mcp::ToolSpec;
 
 use super::ConfigError;
-use super::options::ToolOptions;
+use super::options::{ListTools, ToolOptions};
 
 /// The tools served, in manifest order, and how they were chosen (for the banner).
 #[derive(Debug, Clone)]
 pub struct ToolSelection {
     served: Vec<&'static ToolSpec>,
     read_only: bool,
+    list: ListTools,
 }
 
 impl Default for ToolSelection {
     /// Every tool.
     fn default() -> Self {
-        ToolSelection { served: clerk_chat::tools::TOOLS.to_vec(), read_only: false }
+        ToolSelection { served: clerk_chat::tools::TOOLS.to_vec(), read_only: false, list: ListTools::All }
     }
 }
 
@@ -57,12 +58,17 @@ impl ToolSelection {
         if served.is_empty() {
             return Err(ConfigError::NoToolLeft);
         }
-        Ok(ToolSelection { served, read_only: options.read_only })
+        Ok(ToolSelection { served, read_only: options.read_only, list: options.list })
     }
 
     /// The tools served, in manifest order.
     pub fn served(&self) -> &[&'static ToolSpec] {
         &self.served
+    }
+
+    /// Whether tools/list shows a caller only the tools its token can use (`--list-tools allowed`).
+    pub fn lists_only_allowed(&self) -> bool {
+        self.list == ListTools::Allowed
     }
 
     /// Whether a tool of this name is served.

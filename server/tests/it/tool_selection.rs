@@ -11,8 +11,11 @@ use crate::common::{self, browser::Browser, browser::VERIFIER, browser::challeng
 
 const CALLBACK: &str = "http://127.0.0.1:47000/callback";
 
+/// The read-only tools' names, sorted as tools/list sorts them.
 fn read_only_tools() -> Vec<&'static str> {
-    clerk_chat::tools::TOOLS.iter().filter(|spec| spec.hints.read_only).map(|spec| spec.name).collect()
+    let mut names: Vec<&'static str> = clerk_chat::tools::TOOLS.iter().filter(|spec| spec.hints.read_only).map(|spec| spec.name).collect();
+    names.sort_unstable();
+    names
 }
 
 /// What a call of `tool` answers: the protocol error's text (an unknown tool's answer).

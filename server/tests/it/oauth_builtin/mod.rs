@@ -3,6 +3,7 @@
 //! and every refusal the MCP authorization spec and OAuth 2.1 ask for, over real HTTP.
 
 mod accounts;
+mod listing;
 mod refusals;
 mod rotation;
 mod sign_in;
@@ -43,7 +44,13 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let test = common::start(&["--auth", "builtin"]).await;
+    setup_with(&[]).await
+}
+
+/// [`setup`] with more settings.
+async fn setup_with(extra: &[&str]) -> Setup {
+    let args: Vec<&str> = ["--auth", "builtin"].iter().chain(extra).copied().collect();
+    let test = common::start(&args).await;
     let browser = Browser::new(format!("http://{}", test.server.address));
     Setup { test, browser }
 }
