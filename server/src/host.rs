@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use clerk_chat::mcp::{Host, HostError, ProviderSelection, SafeSendStore, SafetySettings};
+use clerk_chat::mcp::{ClientProfile, Host, HostError, ProviderSelection, SafeSendStore, SafetySettings};
 
+use crate::config::ToolSelection;
 use crate::safe_sends::SqlSafeSends;
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
@@ -40,6 +41,8 @@ pub struct ServerHost {
     safety: SafetySettings,
     /// `--list-tools allowed`: tools/list shows a caller only what its scopes allow.
     list_only_usable_tools: bool,
+    /// `--client`: whose rules shape the listed schemas.
+    client_profile: ClientProfile,
 }
 
 impl ServerHost {
@@ -50,9 +53,16 @@ impl ServerHost {
         providers: ProviderPolicy,
         safe_sends: Arc<SqlSafeSends>,
         safety: SafetySettings,
-        list_only_usable_tools: bool,
+        tools: &ToolSelection,
     ) -> ServerHost {
-        ServerHost { credentials, providers, safe_sends, safety, list_only_usable_tools }
+        ServerHost {
+            credentials,
+            providers,
+            safe_sends,
+            safety,
+            list_only_usable_tools: tools.lists_only_allowed(),
+            client_profile: tools.profile(),
+        }
     }
 
     /// Whether the database answers, for `/readyz`.
@@ -102,6 +112,10 @@ impl Host for ServerHost {
 
     fn lists_only_usable_tools(&self) -> bool {
         self.list_only_usable_tools
+    }
+
+    fn client_profile(&self) -> ClientProfile {
+        self.client_profile
     }
 
     fn safe_sends(&self) -> Option<&dyn SafeSendStore> {

@@ -5,6 +5,7 @@
 mod accounts;
 pub mod auth;
 pub mod config;
+pub mod connect;
 mod host;
 mod http;
 pub mod providers;
@@ -78,7 +79,7 @@ fn tool_server(
 ) -> Result<ToolServer<ServerHost>, StartError> {
     let policy = providers::ProviderPolicy::new(&settings.providers)?;
     let safe_sends = safe_sends::SqlSafeSends::new(tables, settings.safety.repeat_window);
-    let host = ServerHost::new(credentials, policy, safe_sends, settings.safety.clone(), settings.tools.lists_only_allowed());
+    let host = ServerHost::new(credentials, policy, safe_sends, settings.safety.clone(), &settings.tools);
     let info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("Clerk Chat");
     // A tool not served has no route: it is neither listed nor callable (a call gets the
     // answer of an unknown tool).

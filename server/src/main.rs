@@ -37,6 +37,17 @@ async fn run() -> anyhow::Result<()> {
             print!("{}", toml::to_string(&shown)?);
             Ok(())
         }
+        Command::Connect(connect) => {
+            let settings = Settings::resolve(options)?;
+            let transport = match (&connect.http, connect.stdio, connect.client) {
+                (Some(url), _, _) if !url.is_empty() => clerk_mcp::connect::Transport::Http(url.clone()),
+                (None, true, _) | (None, false, config::ConnectClient::ClaudeDesktop) => clerk_mcp::connect::Transport::Stdio,
+                _ => clerk_mcp::connect::Transport::Http(clerk_mcp::connect::mcp_url(&settings)),
+            };
+            let binary = std::env::current_exe()?;
+            print!("{}", clerk_mcp::connect::snippet(connect.client, &transport, &settings, &binary));
+            Ok(())
+        }
         Command::Stdio => Ok(clerk_mcp::run_stdio(&ready(options)?).await?),
         Command::Serve => serve(&ready(options)?).await,
     }

@@ -17,18 +17,30 @@ pub struct ToolCall {
 }
 
 impl ToolCall {
-    /// Validates `arguments` against `validator` (compiled from the tool's input schema)
-    /// and fills in defaults and fixed values.
+    /// Validates `arguments` against `validator` (compiled from the tool's full input schema)
+    /// and fills in defaults and fixed values. `listed` is the schema the client was shown (a
+    /// client profile may leave rules out): a broken rule it lacks is still a problem, and the
+    /// problem says the rule was not shown.
     pub(crate) fn prepare(
         spec: &'static ToolSpec,
         arguments: Option<Map<String, Value>>,
         validator: &jsonschema::Validator,
         schema: &Value,
+        listed: &Value,
     ) -> Result<ToolCall, ToolError> {
         let mut arguments = arguments.unwrap_or_default();
         drop_nulls_meaning_absent(&mut arguments, schema);
         let instance = Value::Object(arguments);
-        let problems: Vec<ArgumentProblem> = validator.iter_errors(&instance).map(|error| describe(&error, schema)).collect();
+        let problems: Vec<ArgumentProblem> = validator
+            .iter_errors(&instance)
+            .map(|error| {
+                let mut problem = describe(&error, schema);
+                if listed != schema && listed.pointer(error.schema_path().as_str()).is_none() {
+                    problem.problem.push_str(" (a rule the tool's schema as shown to this client leaves out; it still applies)");
+                }
+                problem
+            })
+            .collect();
         if !problems.is_empty() {
             return Err(ToolError::InvalidArguments { tool: spec.name, problems });
         }
@@ -122,6 +134,20 @@ fn drop_nulls_meaning_absent(arguments: &mut Map<String, Value>, schema: &Value)
         }
         schema.pointer(&format!("/properties/{name}")).is_some_and(accepts_null)
     });
+    // Nested objects too: a strict client (OpenAI) sends `null` for every optional field it
+    // leaves out, at every depth.
+    for (name, value) in arguments.iter_mut() {
+        let Some(property) = schema.pointer(&format!("/properties/{name}")) else { continue };
+        match value {
+            Value::Object(object) => drop_nulls_meaning_absent(object, property),
+            Value::Array(items) => {
+                for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                    drop_nulls_meaning_absent(item, property.get("items").unwrap_or(&Value::Null));
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn accepts_null(schema: &Value) -> bool {
@@ -331,7 +357,7 @@ mod validation_tests {
         let schema = Value::Object(spec.input_schema());
         let validator =
             jsonschema::options().with_draft(jsonschema::Draft::Draft202012).should_validate_formats(true).build(&schema).unwrap();
-        ToolCall::prepare(spec, arguments.as_object().cloned(), &validator, &schema)
+        ToolCall::prepare(spec, arguments.as_object().cloned(), &validator, &schema, &schema)
     }
 
     fn message(spec: &'static ToolSpec, arguments: Value) -> String {

@@ -43,6 +43,11 @@ pub trait Host: Send + Sync + 'static {
         false
     }
 
+    /// Whose rules shape the listed tool schemas; calls are validated against the full ones.
+    fn client_profile(&self) -> crate::mcp::ClientProfile {
+        crate::mcp::ClientProfile::Generic
+    }
+
     /// Where idempotency keys and recent sends are kept. `None` (the default) turns the
     /// safety of sends off: a call with an `idempotency_key` is then refused, not sent unguarded.
     fn safe_sends(&self) -> Option<&dyn SafeSendStore> {

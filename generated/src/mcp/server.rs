@@ -19,6 +19,7 @@ use crate::mcp::cost::{cost_of, record_cost};
 use crate::mcp::drain::InFlightCalls;
 use crate::mcp::error::ToolError;
 use crate::mcp::host::{Host, ProviderSelection};
+use crate::mcp::profiles::ClientProfile;
 use crate::mcp::providers::{narrow_enum, record_selection, select_provider};
 use crate::mcp::results::{OutputShape, into_result};
 use crate::mcp::safety::{Before, SafeSend, confirm_with_user};
@@ -51,6 +52,9 @@ struct Inner<H: Host> {
 struct Prepared {
     spec: &'static ToolSpec,
     schema: Value,
+    /// The input schema as the client profile lists it, to tell a caller when a rule it broke
+    /// was not in the schema it was shown.
+    listed: Value,
     validator: jsonschema::Validator,
 }
 
@@ -71,9 +75,10 @@ impl<H: Host> ToolServer<H> {
         instructions: Option<String>,
     ) -> ToolServer<H> {
         let enabled_providers = host.enabled_providers();
+        let profile = host.client_profile();
         let mut prepared = HashMap::new();
         for spec in specs {
-            prepared.insert(spec.name, prepare(spec, enabled_providers.as_deref(), &mut router));
+            prepared.insert(spec.name, prepare(spec, enabled_providers.as_deref(), profile, &mut router));
         }
         let tools = router.list_all();
         ToolServer { inner: Arc::new(Inner { host, router, tools, prepared, info, instructions, in_flight: InFlightCalls::default() }) }
@@ -107,7 +112,7 @@ impl<H: Host> ToolServer<H> {
         let host = &self.inner.host;
         host.check_scope(request, spec.scope)?;
         let prepared = self.inner.prepared.get(spec.name).expect("every routed tool was prepared in ToolServer::new");
-        let mut call = ToolCall::prepare(prepared.spec, arguments, &prepared.validator, &prepared.schema)?;
+        let mut call = ToolCall::prepare(prepared.spec, arguments, &prepared.validator, &prepared.schema, &prepared.listed)?;
         let settings = host.safety_settings();
         let guard = SafeSend::new(host.safe_sends(), settings.clone(), spec, host.account(request), &mut call)?;
         let selection = select_provider(host, spec, &mut call)?;
@@ -157,23 +162,34 @@ async fn call_upstream<C>(
     Ok(value)
 }
 
-/// Narrows the tool's provider enum to the enabled providers, serves that schema in the
-/// router's listing, and compiles it for validating calls.
-fn prepare<H: Host>(spec: &'static ToolSpec, enabled_providers: Option<&[String]>, router: &mut ToolRouter<ToolServer<H>>) -> Prepared {
+/// Narrows the tool's provider enum to the enabled providers, lists that schema as the client
+/// profile shapes it, and compiles the full schema for validating calls.
+fn prepare<H: Host>(
+    spec: &'static ToolSpec,
+    enabled_providers: Option<&[String]>,
+    profile: ClientProfile,
+    router: &mut ToolRouter<ToolServer<H>>,
+) -> Prepared {
     let mut schema = spec.input_schema();
     if let (Some(enabled), Some(provider)) = (enabled_providers, spec.argument_with_role(Role::Provider)) {
         narrow_enum(&mut schema, provider.name, enabled);
     }
-    if let Some(route) = router.map.get_mut(spec.name) {
-        route.attr.input_schema = Arc::new(schema.clone());
-    }
     let schema = Value::Object(schema);
+    let listed = profile.adapt_input_schema(&schema);
+    if let Some(route) = router.map.get_mut(spec.name) {
+        if let Value::Object(listed) = &listed {
+            route.attr.input_schema = Arc::new(listed.clone());
+        }
+        if !profile.lists_output_schema() {
+            route.attr.output_schema = None;
+        }
+    }
     let validator = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
         .should_validate_formats(true)
         .build(&schema)
         .unwrap_or_else(|error| panic!("the generated input schema of `{}` is not a valid JSON Schema: {error}", spec.name));
-    Prepared { spec, schema, validator }
+    Prepared { spec, schema, listed, validator }
 }
 
 /// Tells the client how far a call got, out of a total of 1.

@@ -8,6 +8,7 @@ mod layers;
 mod options;
 #[cfg(test)]
 mod tests;
+mod tool_options;
 mod tool_selection;
 
 use std::ffi::OsString;
@@ -20,8 +21,9 @@ use clerk_chat::mcp::SafetySettings;
 use clerk_store::DatabaseUrl;
 
 pub use auth_mode::{AuthMode, canonical_base};
-pub use options::ListTools;
-pub use options::{AuthKind, Cli, Command, LogFormat, Options, ProviderOptions, SandboxOptions, SendOptions, ToolOptions};
+pub use options::{AuthKind, Cli, Command, LogFormat, Options, ProviderOptions, SandboxOptions, SendOptions};
+pub use options::{ConnectArgs, ConnectClient};
+pub use tool_options::{ClientKind, ListTools, ToolOptions};
 pub use tool_selection::ToolSelection;
 
 /// The settings in force, after merging and checking.

@@ -1,7 +1,7 @@
 //! Every setting of the server, defined once. Each field below is at the same time a flag, an
 //! environment variable, a key of the TOML file (`--config`), a default and a line of `--help`:
 //! clap reads the first, second, fourth and fifth from the `#[arg]` attribute, serde the third
-//! from the field's name (`[providers]` and `[sandbox]` are tables). The clap argument id of a
+//! from the field's name (`[providers]`, `[sends]`, `[sandbox]` and `[tools]` are tables). The clap argument id of a
 //! field in a table is its dotted TOML path, which is how `layers` joins the two.
 
 // The field comments are --help text first, where `<https://...>` would print its brackets.
@@ -12,6 +12,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Command as ClapCommand, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
+
+use super::tool_options::ToolOptions;
 
 /// The Clerk Chat MCP server. With no upstream it runs on an embedded sandbox that sends no SMS.
 #[derive(Debug, Parser)]
@@ -25,8 +27,8 @@ pub struct Cli {
     pub options: Options,
 }
 
-/// The transports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+/// The transports, and the commands that print.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Serve MCP over streamable HTTP (the default).
     Serve,
@@ -35,6 +37,37 @@ pub enum Command {
     /// Print the settings in force (flags, environment, file and defaults merged) as a TOML
     /// file for --config, and exit.
     Settings,
+    /// Print what to paste or run to add this server, with the current settings, to a client.
+    Connect(ConnectArgs),
+}
+
+/// `clerk-mcp connect CLIENT [--stdio | --http URL]`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ConnectArgs {
+    /// The client to add the server to.
+    #[arg(value_enum)]
+    pub client: ConnectClient,
+    /// The client starts the server itself (the default for Claude Desktop).
+    #[arg(long, conflicts_with = "http")]
+    pub stdio: bool,
+    /// The client connects to this MCP URL. [default: this server's URL, from --public-url or
+    /// --listen]
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub http: Option<String>,
+}
+
+/// The clients `connect` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConnectClient {
+    /// Claude Code: a `claude mcp add` command.
+    ClaudeCode,
+    /// Claude Desktop: its `claude_desktop_config.json` entry.
+    ClaudeDesktop,
+    /// Cursor: its `mcp.json` entry.
+    Cursor,
+    /// VS Code: its `.vscode/mcp.json` entry.
+    #[value(name = "vscode")]
+    VsCode,
 }
 
 /// How HTTP callers authenticate, as the `--auth` flag names it. Resolved with its own
@@ -161,68 +194,6 @@ pub struct Options {
     /// Which tools are served (`[tools]` in the TOML file).
     #[command(flatten)]
     pub tools: ToolOptions,
-}
-
-/// Which tools are served: `[tools]` in the TOML file. Applied in this order: `--tools`, then
-/// `--tool-scopes`, then `--read-only`, then `--exclude-tools`. A tool not served is neither
-/// listed nor callable, its scope is not advertised or asked for, and the consent page does not
-/// show it.
-#[derive(Debug, Clone, Default, Args, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ToolOptions {
-    /// Serve only these tools, comma-separated. [default: every tool]
-    #[arg(id = "tools.only", long = "tools", global = true, env = "CLERK_MCP_TOOLS", value_delimiter = ',', value_name = "NAME")]
-    pub only: Option<Vec<String>>,
-    /// Serve only the tools that need one of these OAuth scopes, comma-separated (e.g.
-    /// messages:read,contacts:read). [default: every scope]
-    #[arg(
-        id = "tools.scopes",
-        long = "tool-scopes",
-        global = true,
-        env = "CLERK_MCP_TOOL_SCOPES",
-        value_delimiter = ',',
-        value_name = "SCOPE"
-    )]
-    pub scopes: Option<Vec<String>>,
-    /// Serve only the tools that read (their annotations say read-only): an agent that can
-    /// read conversations but never text anyone.
-    #[arg(
-        id = "tools.read_only",
-        long = "read-only",
-        global = true,
-        env = "CLERK_MCP_READ_ONLY",
-        num_args = 0..=1,
-        default_value_t = false,
-        default_missing_value = "true",
-        value_parser = clap::builder::BoolishValueParser::new()
-    )]
-    pub read_only: bool,
-    /// Serve every tool but these, comma-separated.
-    #[arg(
-        id = "tools.exclude",
-        long = "exclude-tools",
-        global = true,
-        env = "CLERK_MCP_EXCLUDE_TOOLS",
-        value_delimiter = ',',
-        value_name = "NAME"
-    )]
-    pub exclude: Vec<String>,
-    /// Which served tools tools/list shows a signed-in caller: `all` (a client sees a tool its
-    /// token lacks the scope for, and can ask for the scope when a call gets 403), or `allowed`
-    /// (only the tools its token's scopes allow).
-    #[arg(id = "tools.list", long = "list-tools", global = true, env = "CLERK_MCP_LIST_TOOLS", value_enum, default_value_t = ListTools::All)]
-    pub list: ListTools,
-}
-
-/// What tools/list shows a signed-in caller, as `--list-tools` names it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ListTools {
-    /// Every served tool, so that a client can step up to a scope it lacks.
-    #[default]
-    All,
-    /// Only the tools the caller's token can use.
-    Allowed,
 }
 
 /// The safety of sends: `[sends]` in the TOML file.

@@ -1,10 +1,10 @@
 //! Which of the generated tools this server serves: the operator's `[tools]` settings applied
 //! to `clerk_chat::tools::TOOLS` in their documented order, checked at start.
 
-use clerk_chat::mcp::ToolSpec;
+use clerk_chat::mcp::{ClientProfile, ToolSpec};
 
 use super::ConfigError;
-use super::options::{ListTools, ToolOptions};
+use super::tool_options::{ClientKind, ListTools, ToolOptions};
 
 /// The tools served, in manifest order, and how they were chosen (for the banner).
 #[derive(Debug, Clone)]
@@ -12,12 +12,21 @@ pub struct ToolSelection {
     served: Vec<&'static ToolSpec>,
     read_only: bool,
     list: ListTools,
+    profile: ClientProfile,
+    /// The settings it was made from, to pass on to a server `connect` has a client start.
+    options: ToolOptions,
 }
 
 impl Default for ToolSelection {
     /// Every tool.
     fn default() -> Self {
-        ToolSelection { served: clerk_chat::tools::TOOLS.to_vec(), read_only: false, list: ListTools::All }
+        ToolSelection {
+            served: clerk_chat::tools::TOOLS.to_vec(),
+            read_only: false,
+            list: ListTools::All,
+            profile: ClientProfile::Generic,
+            options: ToolOptions::default(),
+        }
     }
 }
 
@@ -58,7 +67,14 @@ impl ToolSelection {
         if served.is_empty() {
             return Err(ConfigError::NoToolLeft);
         }
-        Ok(ToolSelection { served, read_only: options.read_only, list: options.list })
+        let profile = match options.client {
+            ClientKind::Generic => ClientProfile::Generic,
+            ClientKind::Claude => ClientProfile::Claude,
+            ClientKind::Cursor => ClientProfile::Cursor,
+            ClientKind::OpenAi => ClientProfile::OpenAi,
+            ClientKind::Gemini => ClientProfile::Gemini,
+        };
+        Ok(ToolSelection { served, read_only: options.read_only, list: options.list, profile, options: options.clone() })
     }
 
     /// The tools served, in manifest order.
@@ -69,6 +85,30 @@ impl ToolSelection {
     /// Whether tools/list shows a caller only the tools its token can use (`--list-tools allowed`).
     pub fn lists_only_allowed(&self) -> bool {
         self.list == ListTools::Allowed
+    }
+
+    /// The flags that make the same selection (without `--client`, which `connect` sets).
+    pub fn selection_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let joined = |list: &[String]| list.iter().map(|entry| entry.trim()).collect::<Vec<_>>().join(",");
+        if let Some(only) = &self.options.only {
+            args.extend(["--tools".to_owned(), joined(only)]);
+        }
+        if let Some(scopes) = &self.options.scopes {
+            args.extend(["--tool-scopes".to_owned(), joined(scopes)]);
+        }
+        if self.options.read_only {
+            args.push("--read-only".to_owned());
+        }
+        if !self.options.exclude.is_empty() {
+            args.extend(["--exclude-tools".to_owned(), joined(&self.options.exclude)]);
+        }
+        args
+    }
+
+    /// Whose rules shape the listed schemas (`--client`).
+    pub fn profile(&self) -> ClientProfile {
+        self.profile
     }
 
     /// Whether a tool of this name is served.

@@ -2,7 +2,9 @@
 //! dropshot do): a real server on loopback, the real binary over stdio, real MCP clients, a
 //! real browser.
 
+mod client_profiles;
 mod common;
+mod connect;
 mod external_clients;
 mod hardening;
 mod http_tools;
