@@ -21,7 +21,7 @@ node --version
 tools=$(node -e 'console.log(Object.keys(require(process.argv[1]).tools).length)' "$root/generated/tool-surface.json")
 python_venv "$work/venv" "mcp==2.3.0"
 server=$(binary_under_test CLERK_MCP_BIN clerk-mcp clerk-mcp)
-rm -rf "$work/data" "$work/data-stdio" "$work/data-oauth"
+rm -rf "$work/data" "$work/data-stdio" "$work/data-oauth" "$work/data-selection"
 "$server" --auth none --data-dir "$work/data" --listen 127.0.0.1:0 --sandbox-rate-limit 0 >"$work/server.log" 2>"$work/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -35,6 +35,15 @@ echo "-- TypeScript SDK"
 
 echo "-- Python SDK"
 "$work/venv/bin/python" "$clients/python_session.py" "$url" "$sender"
+
+echo "-- Python SDK, a choice of tools"
+"$server" --auth none --data-dir "$work/data-selection" --listen 127.0.0.1:0 --read-only --exclude-tools search_users >"$work/server-selection.log" 2>"$work/server-selection.err" &
+selection_pid=$!
+for _ in $(seq 100); do grep -q "^Tools:" "$work/server-selection.log" 2>/dev/null && break; sleep 0.1; done
+selection_url=$(sed -n 's/^Clerk Chat MCP server on //p' "$work/server-selection.log")
+grep -q "^Tools: 2 of $tools tools, read-only" "$work/server-selection.log" || { cat "$work/server-selection.log" "$work/server-selection.err"; echo "the banner does not say which tools are served" >&2; exit 1; }
+"$work/venv/bin/python" "$clients/python_selection.py" "$selection_url" "get_messages,search_contacts"
+kill $selection_pid
 
 echo "-- Inspector CLI over HTTP"
 listed=$(cd "$clients" && mcp-inspector --cli "$url" --transport http --method tools/list --format json -q)

@@ -15,6 +15,7 @@ fn real_mcp_clients_work_with_the_server() {
     for expected in [
         "typescript sdk session",
         "python sdk session",
+        "python sdk tool selection: 2 tools",
         "inspector http tools/list",
         "inspector stdio tools/call",
         "conformance 2026-07-28: as expected",
