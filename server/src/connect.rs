@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::SERVER_NAME;
+use crate::CONFIGURATION_NAME as SERVER_NAME;
 use crate::config::{ConnectClient, Settings};
 
 /// How the client reaches the server.

@@ -23,8 +23,13 @@ pub use host::{Credentials, ServerHost};
 pub use http::{RunningServer, start_http};
 pub use upstream::Upstream;
 
-/// The name MCP clients see. Set explicitly: rmcp's default would name rmcp itself.
-pub const SERVER_NAME: &str = "clerk-chat";
+/// The name MCP clients see (`serverInfo.name`), as the hosted server's: Claude Code says
+/// "Connected to clerk." Set explicitly: rmcp's default would name rmcp itself.
+pub const SERVER_NAME: &str = "clerk";
+
+/// The name users give the server in their client's configuration, as the hosted server's
+/// documentation does (`claude mcp add clerk-chat ...`), so that configurations carry over.
+pub const CONFIGURATION_NAME: &str = "clerk-chat";
 
 /// Why the server cannot start. Shown to the operator, at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +41,9 @@ pub enum StartError {
     #[error(transparent)]
     Upstream(#[from] upstream::UpstreamError),
     /// The listen address cannot be bound.
-    #[error("cannot listen on {address}: {source}")]
+    #[error(
+        "cannot listen on {address}: {source}; choose another address with --listen (or CLERK_MCP_LISTEN), e.g. --listen 127.0.0.1:8788"
+    )]
     Listen {
         /// The address asked for.
         address: std::net::SocketAddr,
@@ -94,6 +101,20 @@ fn tool_server(
 /// stdio has no OAuth: the process that spawns the server is the user.
 pub async fn run_stdio(settings: &Settings) -> Result<(), StartError> {
     let upstream = upstream::connect(settings, true).await?;
+    // The same facts as the HTTP banner, on stderr: a client's log (Claude Desktop's) is where
+    // a user of stdio looks.
+    eprintln!("Clerk Chat MCP server on stdio");
+    match &upstream.sandbox {
+        None => eprintln!("Upstream: {}", upstream.base_url),
+        Some(_) => {
+            eprintln!("Upstream: the embedded sandbox at {} (nothing is really sent)", upstream.base_url);
+            let numbers: Vec<String> =
+                upstream.sandbox_inboxes.iter().map(|inbox| format!("{} ({})", inbox.phone, inbox.provider)).collect();
+            eprintln!("Sandbox numbers to send from: {}", numbers.join(", "));
+        }
+    }
+    eprintln!("Data directory: {} (change it with --data-dir)", settings.data_dir.display());
+    eprintln!("Tools: {}", settings.tools.summary());
     let tools = tool_server(&upstream, settings, Credentials::operators(&upstream)?, state::open(&settings.database).await?)?;
     let running = tools.serve(rmcp::transport::stdio()).await.map_err(|error| StartError::Stdio(Box::new(error)))?;
     running.waiting().await.map_err(|error| StartError::Stdio(Box::new(error)))?;

@@ -60,10 +60,13 @@ fn ready(options: config::Options) -> anyhow::Result<Settings> {
     Ok(settings)
 }
 
-/// Logs go to stderr, always: on stdio, stdout carries the protocol.
+/// Logs go to stderr, always: on stdio, stdout carries the protocol. Colours only on a
+/// terminal (a client's log file or a collector gets plain text), and rmcp's per-session lines
+/// (whole `peer_info` structs) only when RUST_LOG asks for them.
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,rmcp=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -75,7 +78,7 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let url = server.mcp_url();
     println!("Clerk Chat MCP server on {url}");
     println!("Add it to Claude Code with:");
-    println!("  claude mcp add clerk-chat --transport http {url}");
+    println!("  claude mcp add {} --transport http {url}", clerk_mcp::CONFIGURATION_NAME);
     if settings.upstream.is_some() {
         println!("Upstream: {}", server.upstream_url);
     } else {

@@ -4,18 +4,22 @@ refused as an unknown tool is.
 Usage: python python_selection.py <mcp url> <comma-separated expected tools>"""
 
 import asyncio
+import re
 import sys
 
 from mcp import Client
 
 
 async def refusal(client: Client, name: str) -> str:
+    """The answer to a call of `name`, without the name and any suggestion of a close one."""
     try:
         result = await client.call_tool(name, {"sender": "+12005550100"})
     except Exception as error:  # the SDK raises the protocol error
-        return str(error).replace(name, "NAME")
-    assert result.is_error, f"{name} was served: {result}"
-    return " ".join(getattr(block, "text", "") for block in result.content).replace(name, "NAME")
+        text = str(error).replace(name, "NAME")
+    else:
+        assert result.is_error, f"{name} was served: {result}"
+        text = " ".join(getattr(block, "text", "") for block in result.content).replace(name, "NAME")
+    return re.sub(r"did you mean `[^`]*`\? ", "", text)
 
 
 async def main(url: str, expected: list[str]) -> None:

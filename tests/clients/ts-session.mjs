@@ -13,7 +13,7 @@ const [url, sender] = process.argv.slice(2);
 const transport = new StreamableHTTPClientTransport(new URL(url));
 const client = new Client({ name: "ts-session", version: "1.0.0" });
 await client.connect(transport);
-assert.equal(client.getServerVersion().name, "clerk-chat");
+assert.equal(client.getServerVersion().name, "clerk");
 
 const { tools } = await client.listTools();
 const names = tools.map((tool) => tool.name).sort();

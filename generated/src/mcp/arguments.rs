@@ -30,6 +30,7 @@ impl ToolCall {
     ) -> Result<ToolCall, ToolError> {
         let mut arguments = arguments.unwrap_or_default();
         drop_nulls_meaning_absent(&mut arguments, schema);
+        read_scalars_sent_as_strings(&mut arguments, schema);
         let instance = Value::Object(arguments);
         let problems: Vec<ArgumentProblem> = validator
             .iter_errors(&instance)
@@ -150,6 +151,55 @@ fn drop_nulls_meaning_absent(arguments: &mut Map<String, Value>, schema: &Value)
     }
 }
 
+/// Models often send numbers and booleans as strings (`"limit": "5"`). Where the schema wants
+/// an integer, a number or a boolean and not a string, a string that is exactly one (`"5"`,
+/// `"2.5"`, `"true"`) is read as it; every range and pattern check still applies to the value.
+fn read_scalars_sent_as_strings(arguments: &mut Map<String, Value>, schema: &Value) {
+    for (name, value) in arguments.iter_mut() {
+        let Some(property) = schema.pointer(&format!("/properties/{name}")) else { continue };
+        read_scalar(value, property);
+    }
+}
+
+fn read_scalar(value: &mut Value, schema: &Value) {
+    let kinds: Vec<&str> = match schema.get("type") {
+        Some(Value::String(kind)) => vec![kind.as_str()],
+        Some(Value::Array(kinds)) => kinds.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    match value {
+        Value::String(text) if !kinds.contains(&"string") => {
+            let parsed = if kinds.contains(&"integer") {
+                text.parse::<i64>().ok().map(Value::from)
+            } else if kinds.contains(&"number") {
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|number| number.is_finite())
+                    .and_then(|number| serde_json::Number::from_f64(number))
+                    .map(Value::Number)
+            } else if kinds.contains(&"boolean") {
+                match text.as_str() {
+                    "true" => Some(Value::Bool(true)),
+                    "false" => Some(Value::Bool(false)),
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            if let Some(parsed) = parsed {
+                *value = parsed;
+            }
+        }
+        Value::Object(object) => read_scalars_sent_as_strings(object, schema),
+        Value::Array(items) => {
+            if let Some(items_schema) = schema.get("items") {
+                items.iter_mut().for_each(|item| read_scalar(item, items_schema));
+            }
+        }
+        _ => {}
+    }
+}
+
 fn accepts_null(schema: &Value) -> bool {
     match schema.get("type") {
         Some(Value::String(kind)) => kind == "null",
@@ -259,7 +309,16 @@ fn wrong_type(kind: &TypeKind, instance: &Value, value: &str, subschema: &Value)
         (None, "string") => Some("put the value in double quotes".to_owned()),
         _ => None,
     };
-    (format!("is {value}, a {}, but must be a {wanted}", json_type(instance)), fix)
+    (format!("is {value}, {}, but must be {}", with_article(json_type(instance)), with_article(&wanted)), fix)
+}
+
+/// `array` -> `an array`, `string or null` -> `a string or null`.
+fn with_article(kind: &str) -> String {
+    if kind == "null" {
+        return kind.to_owned();
+    }
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {kind}")
 }
 
 /// A value outside the enum, with the closest allowed value when one is near enough to be a typo.
@@ -369,13 +428,25 @@ mod validation_tests {
         let text = message(&SEND_MESSAGE, json!({"sender": "+15551234567", "recipients": ["+15559876543", "+1 555"], "body": "hi"}));
         assert!(text.contains("recipients[1] \"+1 555\" is not in the expected format"), "{text}");
         assert!(text.contains("E.164 format, such as +15551234567"), "{text}");
-        assert!(text.contains("nothing was sent"), "{text}");
+        assert!(text.contains("so Clerk Chat was not called"), "{text}");
     }
 
     #[test]
     fn a_phone_number_sent_as_a_json_number_says_to_quote_it() {
         let text = message(&SEND_MESSAGE, json!({"sender": 15551234567_u64, "recipients": ["+15559876543"], "body": "hi"}));
         assert!(text.contains("sender is 15551234567, a number, but must be a string; write it like \"+15551234567\""), "{text}");
+    }
+
+    #[test]
+    fn numbers_and_booleans_sent_as_strings_are_read_and_still_checked() {
+        let call = prepare(&GET_MESSAGES, json!({"limit": "5"})).unwrap();
+        assert_eq!(call.get("limit"), Some(&json!(5)));
+        let too_many = message(&GET_MESSAGES, json!({"limit": "51"}));
+        assert!(too_many.contains("limit"), "the range still applies: {too_many}");
+        let words = message(&GET_MESSAGES, json!({"limit": "five"}));
+        assert!(words.contains("limit is \"five\", a string, but must be an integer"), "{words}");
+        let phone = message(&SEND_MESSAGE, json!({"sender": 15551234567_u64, "recipients": "+15559876543", "body": "hi"}));
+        assert!(phone.contains("recipients is \"+15559876543\", a string, but must be an array"), "{phone}");
     }
 
     #[test]

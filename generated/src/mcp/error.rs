@@ -34,8 +34,8 @@ impl fmt::Display for ArgumentProblem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ToolError {
     /// The arguments broke the tool's schema or could not be converted to the SDK's types;
-    /// nothing was sent.
-    #[error("invalid arguments for {tool}, nothing was sent:\n{}", list(problems))]
+    /// Clerk Chat was not called (true of reads and sends alike).
+    #[error("invalid arguments for {tool}, so Clerk Chat was not called:\n{}", list(problems))]
     InvalidArguments {
         /// The name of the tool that was called.
         tool: &'static str,

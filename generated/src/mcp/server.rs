@@ -192,6 +192,21 @@ fn prepare<H: Host>(
     Prepared { spec, schema, listed, validator }
 }
 
+/// The answer to a call of a tool this server does not serve: the name, the closest served
+/// tool when one is near enough to be a slip (`send_sms` -> `send_message`), and the list.
+/// Still rmcp's `-32602` (invalid params), which clients show as a failed call.
+fn unknown_tool(name: &str, tools: &[Tool]) -> ErrorData {
+    let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
+    // A name that shares a word with a tool (`send_sms`, `messages`) is suggested too.
+    let suggestion = clerk_support::did_you_mean::closest(name, names.iter().copied()).or_else(|| {
+        let words: Vec<&str> = name.split(['_', '-']).filter(|word| word.len() > 2).collect();
+        names.iter().copied().find(|tool| tool.split(['_', '-']).any(|part| words.contains(&part)))
+    });
+    let hint = suggestion.map(|tool| format!("did you mean `{tool}`? ")).unwrap_or_default();
+    let shown: String = name.chars().take(64).flat_map(char::escape_default).collect();
+    ErrorData::invalid_params(format!("tool not found: `{shown}`; {hint}the tools are: {}", names.join(", ")), None)
+}
+
 /// Tells the client how far a call got, out of a total of 1.
 async fn notify_progress(request: &RequestContext<RoleServer>, token: ProgressToken, progress: f64, message: String) {
     let note = ProgressNotificationParam::new(token, progress).with_total(1.0).with_message(message);
@@ -269,6 +284,9 @@ impl<H: Host> ServerHandler for ToolServer<H> {
     }
 
     async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, ErrorData> {
+        if !self.inner.router.has_route(&request.name) {
+            return Err(unknown_tool(&request.name, &self.inner.tools));
+        }
         self.inner.router.call(ToolCallContext::new(self, request, context)).await
     }
 

@@ -224,7 +224,16 @@ impl ResourceServer {
         if let Some((code, description)) = error {
             value.push_str(&format!(", error={}, error_description={}", quoted(code), quoted(description)));
         }
-        let mut response = (status, axum::Json(json!({"error": error.map(|(code, _)| code).unwrap_or("unauthorized")}))).into_response();
+        let mut body = json!({"error": error.map(|(code, _)| code).unwrap_or("unauthorized")});
+        // Someone trying a server on their own machine with curl or the Inspector, without a
+        // token: say how to sign in, and how to run without sign-in for local development.
+        if error.is_none() && status == StatusCode::UNAUTHORIZED && self.loopback_aliases {
+            body["hint"] = json!(
+                "this server asks MCP clients to sign in (OAuth; Claude Code and the Inspector do it for you). \
+                 For local development without sign-in, start it with --auth none"
+            );
+        }
+        let mut response = (status, axum::Json(body)).into_response();
         if let Ok(header_value) = HeaderValue::from_str(&value) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, header_value);
         }

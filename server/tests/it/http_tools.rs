@@ -13,7 +13,7 @@ async fn tools_list_matches_the_snapshot() {
     let (client, _) = connect(&test.server.mcp_url()).await;
     let tools = client.list_all_tools().await.unwrap();
     let info = client.peer_info().unwrap().server_info.clone().expect("the server names itself");
-    assert_eq!(info.name, "clerk-chat");
+    assert_eq!(info.name, "clerk");
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
     insta::assert_json_snapshot!("tools_list", tools);
     client.cancel().await.unwrap();

@@ -6,6 +6,7 @@ mod client_profiles;
 mod common;
 mod connect;
 mod external_clients;
+mod first_hour;
 mod hardening;
 mod http_tools;
 mod oauth_builtin;

@@ -14,7 +14,7 @@ async fn the_tools_work_over_stdio_on_the_embedded_sandbox() {
     let transport = TokioChildProcess::new(command).expect("the server starts");
     let client = ().serve(transport).await.expect("the server speaks MCP on stdout and nothing else");
     let info = client.peer_info().unwrap().server_info.clone().unwrap();
-    assert_eq!(info.name, "clerk-chat");
+    assert_eq!(info.name, "clerk");
     let tools = client.list_all_tools().await.unwrap();
     assert_eq!(tools.len(), clerk_chat::tools::TOOLS.len());
 
