@@ -172,11 +172,7 @@ fn read_scalar(value: &mut Value, schema: &Value) {
             let parsed = if kinds.contains(&"integer") {
                 text.parse::<i64>().ok().map(Value::from)
             } else if kinds.contains(&"number") {
-                text.parse::<f64>()
-                    .ok()
-                    .filter(|number| number.is_finite())
-                    .and_then(|number| serde_json::Number::from_f64(number))
-                    .map(Value::Number)
+                text.parse::<f64>().ok().filter(|number| number.is_finite()).and_then(serde_json::Number::from_f64).map(Value::Number)
             } else if kinds.contains(&"boolean") {
                 match text.as_str() {
                     "true" => Some(Value::Bool(true)),

@@ -187,7 +187,15 @@ async fn registrations_and_consent_answers_are_limited_per_address() {
     for attempt in 0..30 {
         assert_eq!(register().await.unwrap().status().as_u16(), 201, "attempt {attempt} is within the allowance");
     }
-    let refused = register().await.unwrap();
+    // The allowance refills one every two seconds: on a loaded machine the thirty above may
+    // take that long, so the refusal may come an attempt or two later, never much later.
+    let mut refused = register().await.unwrap();
+    for _ in 0..10 {
+        if refused.status().as_u16() != 201 {
+            break;
+        }
+        refused = register().await.unwrap();
+    }
     assert_eq!(refused.status().as_u16(), 429);
     assert!(refused.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
     let error: Value = refused.json().await.unwrap();
