@@ -51,6 +51,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
     let json_senders = add_json_senders(&mut file);
     seal_constructors(&mut file);
     start_required_lists_empty(&mut file, &empty_list_defaults(&spec.tree));
+    explain_pattern_errors(&mut file, &spec.tree);
     let (setters, client_methods) = introspect(&file);
     let surface = crate::sdk_surface::SdkSurface::of(&file, &setters);
     Ok(GeneratedSdk { code: prettyplease::unparse(&file), setters, client_methods, json_senders, surface })
@@ -91,6 +92,44 @@ fn module_items_mut<'a>(items: &'a mut [syn::Item], name: &str) -> Option<&'a mu
         syn::Item::Mod(module) if module.ident == name => module.content.as_mut().map(|(_, items)| items),
         _ => None,
     })
+}
+
+/// A value that breaks a named schema's `pattern` is refused with the value and what the spec
+/// says the value is (its description, or its example), instead of typify's bare "doesn't
+/// match pattern": `"+1 555" is not valid here: A phone number in E.164 format, such as
+/// +15551234567.`
+fn explain_pattern_errors(file: &mut syn::File, tree: &serde_json::Value) {
+    use heck::ToUpperCamelCase;
+    let mut explained = BTreeMap::new();
+    for (name, schema) in tree["components"]["schemas"].as_object().into_iter().flatten() {
+        let described = schema["description"].as_str().map(str::to_owned);
+        let example = schema["example"].as_str().map(|example| format!("such as {example}"));
+        if let (Some(_), Some(expected)) = (schema["pattern"].as_str(), described.or(example)) {
+            explained.insert(name.to_upper_camel_case(), expected.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
+    for item in module_items_mut(&mut file.items, "types").into_iter().flatten() {
+        let syn::Item::Impl(implementation) = item else { continue };
+        let is_from_str =
+            implementation.trait_.as_ref().and_then(|(_, path, _)| path.segments.last()).is_some_and(|last| last.ident == "FromStr");
+        let syn::Type::Path(self_type) = &*implementation.self_ty else { continue };
+        let Some(expected) = self_type.path.segments.last().and_then(|last| explained.get(&last.ident.to_string())) else { continue };
+        if !is_from_str {
+            continue;
+        }
+        for member in &mut implementation.items {
+            let syn::ImplItem::Fn(method) = member else { continue };
+            for statement in &mut method.block.stmts {
+                let syn::Stmt::Expr(syn::Expr::If(check), _) = statement else { continue };
+                let is_pattern_check = check.cond.to_token_stream().to_string().contains("PATTERN");
+                if is_pattern_check {
+                    check.then_branch = syn::parse_quote!({
+                        return Err(format!("{:?} is not valid here: {}", value, #expected).into());
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// Leaves the SDK's users no way to build a client without a key, or one that panics:

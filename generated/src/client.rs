@@ -21,8 +21,9 @@ pub const BASE_URL_VARIABLE: &str = "CLERK_CHAT_BASE_URL";
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey(String);
 
-/// Why a text is not usable as an API key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a text is not usable as an API key. Its `Debug` is its message, since `main`
+/// returning the error prints `Debug` (`Error: the API key is empty; ...`, not `Error: Empty`).
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidApiKey {
     /// The text is empty, as when the setting holding the key was never filled in.
     #[error("the API key is empty; create one in Clerk Chat under Settings > API")]
@@ -31,6 +32,12 @@ pub enum InvalidApiKey {
     /// along with the key, which an HTTP header cannot carry.
     #[error("the API key contains whitespace or control characters; copy it again without spaces or line breaks")]
     BadCharacters,
+}
+
+impl std::fmt::Debug for InvalidApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl ApiKey {

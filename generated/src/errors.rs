@@ -1,7 +1,9 @@
 //! What a failed call says, in the terms a caller acts on: whether trying again later can
 //! help, and Clerk Chat's own words about a refused request.
 
-use crate::retry::{no_answer, retryable_status};
+use std::time::Duration;
+
+use crate::retry::{no_answer, retry_after, retryable_status};
 use crate::sdk::{Error, types};
 
 /// Questions every failed SDK call answers; `use clerk_chat::ErrorExt;` to ask them.
@@ -16,6 +18,10 @@ pub trait ErrorExt {
     /// or a list); empty when no answer came, when it said nothing, or when its status is one
     /// the API description does not list (then `Error::UnexpectedResponse` holds it unread).
     fn messages(&self) -> Vec<String>;
+
+    /// How long Clerk Chat asked the caller to wait before trying again (its `Retry-After`,
+    /// as on a 429), when it said.
+    fn retry_after(&self) -> Option<Duration>;
 }
 
 impl ErrorExt for Error<types::ErrorResponse> {
@@ -23,6 +29,14 @@ impl ErrorExt for Error<types::ErrorResponse> {
         match self {
             Error::CommunicationError(error) => no_answer(error),
             _ => self.status().is_some_and(|status| retryable_status(status.as_u16())),
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::ErrorResponse(answer) => retry_after(answer.headers()),
+            Error::UnexpectedResponse(response) => retry_after(response.headers()),
+            _ => None,
         }
     }
 

@@ -77,6 +77,12 @@ fn may_repeat(method: &reqwest::Method) -> bool {
     matches!(*method, reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::PUT | reqwest::Method::DELETE)
 }
 
+/// The wait a `Retry-After` header asks for, in seconds (an HTTP date is not read).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let seconds = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
 /// The wait an answer asks for before a retry, or `None` when it is not worth retrying.
 fn wait_after(outcome: &reqwest::Result<reqwest::Response>, policy: &RetryPolicy, retry: u32) -> Option<Duration> {
     match outcome {
@@ -84,9 +90,7 @@ fn wait_after(outcome: &reqwest::Result<reqwest::Response>, policy: &RetryPolicy
         // a 500 answers this request, which only a caller who decides so sends again.
         Ok(response) if matches!(response.status().as_u16(), 429 | 502 | 503 | 504) => {
             // Retry-After in seconds; an HTTP date falls back to the backoff.
-            let asked =
-                response.headers().get(reqwest::header::RETRY_AFTER).and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok());
-            Some(asked.map_or_else(|| policy.backoff(retry), Duration::from_secs))
+            Some(retry_after(response.headers()).unwrap_or_else(|| policy.backoff(retry)))
         }
         Ok(_) => None,
         Err(error) if no_answer(error) => Some(policy.backoff(retry)),

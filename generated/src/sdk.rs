@@ -1038,7 +1038,13 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
             { ::regress::Regex::new("^https?://").unwrap() });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^https?://\"".into());
+                return Err(
+                    format!(
+                        "{:?} is not valid here: {}", value,
+                        "A public http(s) URL of an image or other media file to attach."
+                    )
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -1359,7 +1365,13 @@ pub mod types {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
             { ::regress::Regex::new("^\\+[1-9][0-9]{1,14}$").unwrap() });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^\\+[1-9][0-9]{1,14}$\"".into());
+                return Err(
+                    format!(
+                        "{:?} is not valid here: {}", value,
+                        "A phone number in E.164 format, such as +15551234567."
+                    )
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }

@@ -21,10 +21,27 @@ async fn a_failure_says_why_and_whether_to_retry() {
     sandbox.queue_fault(&team.api_key, Fault::Status(503)).unwrap();
     let busy = client.find_messages().send().await.unwrap_err();
     assert!(busy.is_retryable() && busy.status().map(|status| status.as_u16()) == Some(503), "{busy}");
+    sandbox.queue_fault(&team.api_key, Fault::Status(429)).unwrap();
+    let limited = client.find_messages().send().await.unwrap_err();
+    assert_eq!(limited.retry_after(), Some(std::time::Duration::from_secs(1)), "the sandbox's 429 asks for a second");
+    assert_eq!(refused.retry_after(), None);
 
     let base_url = sandbox.base_url().to_owned();
     sandbox.shutdown().await;
     let gone =
         Client::with_options(&base_url, &ApiKey::new("ck_any").unwrap(), &options).unwrap().find_messages().send().await.unwrap_err();
     assert!(gone.is_retryable() && gone.messages().is_empty(), "{gone}");
+}
+
+#[test]
+fn an_unusable_key_reads_as_its_message_even_when_main_prints_debug() {
+    let empty = ApiKey::new("").unwrap_err();
+    assert_eq!(format!("{empty:?}"), empty.to_string());
+    assert!(format!("Error: {empty:?}").contains("the API key is empty; create one in Clerk Chat"), "{empty:?}");
+}
+
+#[test]
+fn a_value_that_breaks_a_pattern_is_shown_with_what_was_expected() {
+    let error = "+1 555".parse::<clerk_chat::types::PhoneNumber>().unwrap_err().to_string();
+    assert_eq!(error, r#""+1 555" is not valid here: A phone number in E.164 format, such as +15551234567."#);
 }

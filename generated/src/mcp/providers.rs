@@ -40,9 +40,20 @@ pub(crate) fn select_provider<H: Host>(host: &H, spec: &ToolSpec, call: &mut Too
 }
 
 /// Adds the selection to an object result as `provider_selection`, so that the caller sees
-/// which provider carried the call when it did not choose one itself.
-pub(crate) fn record_selection(value: &mut Value, selection: Option<ProviderSelection>) {
-    if let (Some(selection), Value::Object(object)) = (selection, value) {
+/// which provider carried the call and why. When neither the caller nor the server chose one
+/// (`selection` is `None` for a tool that has a provider argument), Clerk Chat used the sender
+/// inbox's own provider, which its answer names (`provider`, at the top or in its `data`).
+pub(crate) fn record_selection(value: &mut Value, selection: Option<ProviderSelection>, has_provider_argument: bool) {
+    let Value::Object(object) = value else { return };
+    let selection = selection.or_else(|| {
+        let answered = object.get("provider").or_else(|| object.get("data").and_then(|data| data.get("provider")));
+        let provider = answered.and_then(Value::as_str).filter(|_| has_provider_argument)?;
+        Some(ProviderSelection {
+            provider: provider.to_owned(),
+            reason: "the sender inbox's own provider: no provider was given and no server route or default applies".to_owned(),
+        })
+    });
+    if let Some(selection) = selection {
         object.insert("provider_selection".to_owned(), serde_json::to_value(selection).expect("a selection serializes"));
     }
 }
@@ -51,6 +62,17 @@ pub(crate) fn record_selection(value: &mut Value, selection: Option<ProviderSele
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn without_a_choice_the_answer_names_the_inbox_default_as_the_reason() {
+        let mut answer = json!({"data": {"id": 7, "provider": "bandwidth"}});
+        record_selection(&mut answer, None, true);
+        assert_eq!(answer["provider_selection"]["provider"], "bandwidth");
+        assert!(answer["provider_selection"]["reason"].as_str().unwrap().starts_with("the sender inbox's own provider"));
+        let mut other_tool = json!({"data": {"provider": "bandwidth"}});
+        record_selection(&mut other_tool, None, false);
+        assert!(other_tool.get("provider_selection").is_none(), "only tools with a provider argument say it");
+    }
 
     #[test]
     fn narrowing_keeps_only_enabled_providers_in_spec_order() {

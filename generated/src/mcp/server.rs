@@ -157,7 +157,7 @@ async fn call_upstream<C>(
     if let Some(token) = progress_token {
         notify_progress(request, token, 1.0, "Clerk Chat answered".to_owned()).await;
     }
-    record_selection(&mut value, selection);
+    record_selection(&mut value, selection, spec.argument_with_role(Role::Provider).is_some());
     record_cost(&mut value, cost);
     Ok(value)
 }
