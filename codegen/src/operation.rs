@@ -111,6 +111,11 @@ pub(crate) fn extract(
     let keys = ["paths", path, method];
     let yaml_keys: Vec<String> = keys.iter().map(|key| (*key).to_owned()).collect();
     let mut problems = Vec::new();
+    let mut trail: Vec<String> = keys.iter().map(|key| (*key).to_owned()).collect();
+    for (at, problem) in crate::spec::unknown_types(&mut trail, raw) {
+        let at: Vec<&str> = at.iter().map(String::as_str).collect();
+        problems.push(spec.diagnostic(&at, problem));
+    }
     let mut for_sdk = raw.clone();
     let id = match raw.get("operationId").and_then(Value::as_str) {
         Some(id) => id.to_owned(),

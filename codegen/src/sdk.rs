@@ -34,8 +34,9 @@ pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
         settings.with_patch(type_name, &id_patch);
     }
     let mut generator = progenitor::Generator::new(&settings);
-    // progenitor panics on some specs it does not support; turn that into a diagnostic.
-    let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.generate_tokens(&spec.openapi)))
+    // progenitor panics on some specs it does not support; turn that into a diagnostic, without
+    // the panic message and backtrace the default hook would print first.
+    let tokens = quietly(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.generate_tokens(&spec.openapi))))
         .map_err(|panic| {
             let reason = panic
                 .downcast_ref::<String>()
@@ -55,6 +56,30 @@ pub(crate) fn generate(spec: &Spec) -> Result<GeneratedSdk, Diagnostic> {
     let (setters, client_methods) = introspect(&file);
     let surface = crate::sdk_surface::SdkSurface::of(&file, &setters);
     Ok(GeneratedSdk { code: prettyplease::unparse(&file), setters, client_methods, json_senders, surface })
+}
+
+thread_local! {
+    /// Set while this thread runs progenitor, whose panics are caught and reported.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work` with panics on this thread left to the caller to report: a panic hook installed
+/// once keeps quiet on a thread running `quietly` and passes every other panic (another
+/// thread's, a test's) to the hook that was there before.
+fn quietly<T>(work: impl FnOnce() -> T) -> T {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|quiet| quiet.set(true));
+    let result = work();
+    QUIET.with(|quiet| quiet.set(false));
+    result
 }
 
 /// Gives every builder whose `send` answers a typed JSON body a `send_json` beside it: the

@@ -73,6 +73,14 @@ impl Spec {
             )
             .into());
         }
+        let mistakes = unknown_types(&mut vec!["components".to_owned()], tree.get("components").unwrap_or(&Value::Null));
+        if !mistakes.is_empty() {
+            let diagnostics = mistakes.into_iter().map(|(keys, problem)| {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                Diagnostic::new(file, find_line(text, &keys), problem)
+            });
+            return Err(Diagnostics(diagnostics.collect()));
+        }
         let empty = openapiv3::OpenAPI::default();
         let mut spec =
             Spec { file: file.to_owned(), text: text.to_owned(), tree, openapi: empty, operations: Vec::new(), left_out: Vec::new() };
@@ -192,6 +200,41 @@ impl Spec {
         }
         for_sdk
     }
+}
+
+/// The schema types OpenAPI knows.
+const TYPES: [&str; 7] = ["string", "number", "integer", "boolean", "array", "object", "null"];
+
+/// Every `type` under `value` that is not a schema type (`type: bool`), with the YAML keys that
+/// lead to it and a message with the closest type: progenitor would panic on it with no place.
+/// Security schemes (whose `type` is `apiKey`, `http`...) and example values are not schemas.
+pub(crate) fn unknown_types(keys: &mut Vec<String>, value: &Value) -> Vec<(Vec<String>, String)> {
+    let mut found = Vec::new();
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::String(kind)) = object.get("type")
+                && !TYPES.contains(&kind.as_str())
+            {
+                let hint = did_you_mean(kind, TYPES.iter().copied()).map(|hint| format!("; {hint}")).unwrap_or_default();
+                let mut at = keys.clone();
+                // `type: int` as a list item's key: the line finder reads it as a value match.
+                at.push(format!("type: {kind}"));
+                found.push((at, format!("`type: {kind}` is not an OpenAPI schema type{hint}")));
+            }
+            for (key, child) in object {
+                let skipped = matches!(key.as_str(), "securitySchemes" | "example" | "examples" | "default" | "enum" | "const")
+                    || key.starts_with("x-");
+                if !skipped {
+                    keys.push(key.clone());
+                    found.extend(unknown_types(keys, child));
+                    keys.pop();
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| found.extend(unknown_types(keys, item))),
+        _ => {}
+    }
+    found
 }
 
 /// Removes one operation from a spec tree, and its path when no operation is left there.

@@ -149,6 +149,13 @@ fn error_spec_has_a_cookie_parameter_in_an_operation_a_tool_needs() {
 }
 
 #[test]
+fn error_spec_has_a_type_openapi_does_not_know() {
+    // progenitor panics on it without a place; the generator names the line and the fix.
+    let spec = COVERAGE_SPEC.replace("        - type: integer\n          format: int32", "        - type: int\n          format: int32");
+    insta::assert_snapshot!(errors(&spec, GOOD_TOOL));
+}
+
+#[test]
 fn an_operation_no_tool_needs_is_left_out_of_the_sdk_with_one_warning_line() {
     // The same cookie parameter, in an operation the manifest does not name.
     let spec = COVERAGE_SPEC.replace(
