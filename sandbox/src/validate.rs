@@ -21,15 +21,32 @@ pub(crate) struct Fields<'a> {
     object: &'a Map<String, Value>,
     prefix: String,
     pub problems: Vec<String>,
+    /// The fields the handler asked for: any other field of the object is unknown.
+    known: Vec<String>,
 }
 
 impl<'a> Fields<'a> {
     pub(crate) fn new(object: &'a Map<String, Value>) -> Self {
-        Fields { object, prefix: String::new(), problems: Vec::new() }
+        Fields { object, prefix: String::new(), problems: Vec::new(), known: Vec::new() }
     }
 
     pub(crate) fn nested(object: &'a Map<String, Value>, prefix: String) -> Self {
-        Fields { object, prefix, problems: Vec::new() }
+        Fields { object, prefix, problems: Vec::new(), known: Vec::new() }
+    }
+
+    /// A problem for every field of the object no reader asked for, with the closest known
+    /// name: a field the spec does not have (or `list_name` for `listName`) is refused, never
+    /// silently dropped. Call it after every field was read.
+    pub(crate) fn refuse_unknown(&mut self) {
+        let mut unknown: Vec<&String> = self.object.keys().filter(|key| !self.known.contains(key)).collect();
+        unknown.sort();
+        for field in unknown {
+            let hint = clerk_support::did_you_mean::did_you_mean(field, self.known.iter().map(String::as_str))
+                .map(|hint| format!("; {hint}"))
+                .unwrap_or_default();
+            let name = self.name(field);
+            self.problems.push(format!("{name} is not a field of this request{hint}"));
+        }
     }
 
     fn name(&self, field: &str) -> String {
@@ -38,7 +55,10 @@ impl<'a> Fields<'a> {
 
     /// The field's value when given. `null` counts as given: no request field of the spec is
     /// nullable, so the typed readers refuse it.
-    fn present(&self, field: &str) -> Option<&'a Value> {
+    fn present(&mut self, field: &str) -> Option<&'a Value> {
+        if !self.known.iter().any(|known| known == field) {
+            self.known.push(field.to_owned());
+        }
         self.object.get(field)
     }
 
@@ -203,7 +223,8 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub(crate) fn finish(self) -> Result<(), ApiError> {
+    pub(crate) fn finish(mut self) -> Result<(), ApiError> {
+        self.refuse_unknown();
         if self.problems.is_empty() { Ok(()) } else { Err(ApiError::Invalid(self.problems)) }
     }
 }

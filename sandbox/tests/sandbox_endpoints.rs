@@ -1,5 +1,6 @@
-//! The sandbox's own endpoints (`/sandbox/...`) need a team's key and touch only that team, and
-//! contacts' emails are checked as the spec's `format: email` says.
+//! The sandbox's own endpoints (`/sandbox/...`) need a team's key and touch only that team,
+//! contacts' emails are checked as the spec's `format: email` says, and a field a request does
+//! not have is refused rather than dropped.
 
 use serde_json::{Value, json};
 
@@ -86,6 +87,21 @@ async fn a_contact_email_must_be_an_email_address() {
     assert!(error["message"][0].as_str().unwrap().contains("email must be an email address"), "{error}");
     let (status, created) = post(&sandbox, "/public/contacts", Some(&key), json!({"name": "Ada", "email": "ada@example.com"})).await;
     assert_eq!(status, 201, "{created}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_field_the_request_does_not_have_is_refused_with_the_closest_name() {
+    let (sandbox, key, _directory) = start().await;
+    let sender = sandbox.seeded_team().unwrap().inboxes[0].phone.clone();
+    let body = json!({"sender": sender, "list_name": "VIPs", "body": "hi", "mediaUrls": []});
+    let (status, error) = post(&sandbox, "/public/campaigns", Some(&key), body).await;
+    assert_eq!(status, 422, "{error}");
+    assert!(error.to_string().contains("list_name is not a field of this request; did you mean `listName`?"), "{error}");
+    let batch = json!({"contacts": [{"name": "Ada", "externalId": "crm-1"}]});
+    let (status, error) = post(&sandbox, "/public/contacts/batch", Some(&key), batch).await;
+    assert_eq!(status, 422, "{error}");
+    assert!(error.to_string().contains("contacts.0.externalId is not a field of this request"), "{error}");
     sandbox.shutdown().await;
 }
 

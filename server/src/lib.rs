@@ -64,14 +64,20 @@ pub enum StartError {
     Stdio(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-fn instructions(sandbox: bool) -> String {
+/// The server's `instructions`: what the tools are for and, on the embedded sandbox, the numbers
+/// the model can send from (Clerk Chat's API has no operation that lists them).
+fn instructions(upstream: &Upstream) -> String {
     let mut text = String::from(
         "Clerk Chat business texting: send SMS/MMS from the team's numbers, read conversations, manage contacts and \
          send campaigns to contact lists. Phone numbers are E.164 (+15551234567). Sends and campaigns are billed and \
          reach real phones: confirm recipients and text with the user first.",
     );
-    if sandbox {
+    if upstream.sandbox.is_some() {
         text.push_str(" This server runs on a local sandbox: nothing is really sent.");
+        let numbers: Vec<&str> = upstream.sandbox_inboxes.iter().map(|inbox| inbox.phone.as_str()).collect();
+        if !numbers.is_empty() {
+            text.push_str(&format!(" The sandbox team sends from {}.", numbers.join(", ")));
+        }
     }
     text
 }
@@ -94,7 +100,7 @@ fn tool_server(
     for spec in clerk_chat::tools::TOOLS.iter().filter(|spec| !settings.tools.serves(spec.name)) {
         router.remove_route(spec.name);
     }
-    Ok(ToolServer::new(host, router, settings.tools.served(), info, Some(instructions(upstream.sandbox.is_some()))))
+    Ok(ToolServer::new(host, router, settings.tools.served(), info, Some(instructions(upstream))))
 }
 
 /// Serves the tools over stdin/stdout until the client closes it. Nothing else goes to stdout.

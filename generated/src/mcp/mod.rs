@@ -11,6 +11,7 @@ mod cost;
 mod drain;
 mod error;
 mod host;
+mod loose_arguments;
 mod profiles;
 mod providers;
 mod results;

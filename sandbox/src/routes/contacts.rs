@@ -75,6 +75,7 @@ async fn create_contacts_batch(State(state): State<AppState>, headers: HeaderMap
     let object = parse_object(&body)?;
     let mut fields = Fields::new(&object);
     let items = fields.array("contacts", true, 1, 100).cloned().unwrap_or_default();
+    fields.refuse_unknown();
     let mut problems = fields.problems;
     let mut contacts = Vec::new();
     for (index, item) in items.iter().enumerate() {
@@ -82,6 +83,7 @@ async fn create_contacts_batch(State(state): State<AppState>, headers: HeaderMap
             Value::Object(entry) => {
                 let mut entry_fields = Fields::nested(entry, format!("contacts.{index}."));
                 contacts.push(contact_fields(&mut entry_fields));
+                entry_fields.refuse_unknown();
                 problems.append(&mut entry_fields.problems);
             }
             other => problems.push(format!("contacts.{index} must be an object, not {}", crate::validate::kind(other))),

@@ -53,6 +53,8 @@ async fn stdio_writes_the_banner_to_stderr_in_plain_text_without_session_dumps()
     let (transport, stderr) = TokioChildProcess::builder(command).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let client = ().serve(transport).await.unwrap();
     assert_eq!(client.peer_info().unwrap().server_info.clone().unwrap().name, "clerk", "the hosted server's name");
+    let instructions = client.peer_info().unwrap().instructions.clone().unwrap_or_default();
+    assert!(instructions.contains("The sandbox team sends from +12005550100"), "the model can learn its numbers: {instructions}");
     client.list_all_tools().await.unwrap();
     client.cancel().await.unwrap();
     let mut text = String::new();
