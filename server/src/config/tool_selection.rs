@@ -17,19 +17,6 @@ pub struct ToolSelection {
     options: ToolOptions,
 }
 
-impl Default for ToolSelection {
-    /// Every tool.
-    fn default() -> Self {
-        ToolSelection {
-            served: clerk_chat::tools::TOOLS.to_vec(),
-            read_only: false,
-            list: ListTools::All,
-            profile: ClientProfile::Generic,
-            options: ToolOptions::default(),
-        }
-    }
-}
-
 impl ToolSelection {
     /// Applies `--tools`, then `--tool-scopes`, then `--read-only`, then `--exclude-tools`.
     /// An unknown tool or scope is refused with the closest known one; so is a selection that
