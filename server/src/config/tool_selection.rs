@@ -10,10 +10,8 @@ use super::tool_options::{ClientKind, ListTools, ToolOptions};
 #[derive(Debug, Clone)]
 pub struct ToolSelection {
     served: Vec<&'static ToolSpec>,
-    read_only: bool,
-    list: ListTools,
-    profile: ClientProfile,
-    /// The settings it was made from, to pass on to a server `connect` has a client start.
+    /// The settings it was made from: the listing and the profile, and the flags for a server
+    /// `connect` has a client start.
     options: ToolOptions,
 }
 
@@ -54,14 +52,7 @@ impl ToolSelection {
         if served.is_empty() {
             return Err(ConfigError::NoToolLeft);
         }
-        let profile = match options.client {
-            ClientKind::Generic => ClientProfile::Generic,
-            ClientKind::Claude => ClientProfile::Claude,
-            ClientKind::Cursor => ClientProfile::Cursor,
-            ClientKind::OpenAi => ClientProfile::OpenAi,
-            ClientKind::Gemini => ClientProfile::Gemini,
-        };
-        Ok(ToolSelection { served, read_only: options.read_only, list: options.list, profile, options: options.clone() })
+        Ok(ToolSelection { served, options: options.clone() })
     }
 
     /// The tools served, in manifest order.
@@ -71,7 +62,7 @@ impl ToolSelection {
 
     /// Whether tools/list shows a caller only the tools its token can use (`--list-tools allowed`).
     pub fn lists_only_allowed(&self) -> bool {
-        self.list == ListTools::Allowed
+        self.options.list == ListTools::Allowed
     }
 
     /// The flags that make the same selection (without `--client`, which `connect` sets).
@@ -95,7 +86,13 @@ impl ToolSelection {
 
     /// Whose rules shape the listed schemas (`--client`).
     pub fn profile(&self) -> ClientProfile {
-        self.profile
+        match self.options.client {
+            ClientKind::Generic => ClientProfile::Generic,
+            ClientKind::Claude => ClientProfile::Claude,
+            ClientKind::Cursor => ClientProfile::Cursor,
+            ClientKind::OpenAi => ClientProfile::OpenAi,
+            ClientKind::Gemini => ClientProfile::Gemini,
+        }
     }
 
     /// Whether a tool of this name is served.
@@ -106,7 +103,7 @@ impl ToolSelection {
     /// For the banner: `10 tools`, or `4 of 10 tools, read-only`.
     pub fn summary(&self) -> String {
         let all = clerk_chat::tools::TOOLS.len();
-        let mode = if self.read_only { ", read-only" } else { "" };
+        let mode = if self.options.read_only { ", read-only" } else { "" };
         if self.served.len() == all { format!("{all} tools{mode}") } else { format!("{} of {all} tools{mode}", self.served.len()) }
     }
 }
