@@ -95,6 +95,10 @@ pub enum LogFormat {
     Json,
 }
 
+/// The `--help` heading of the settings only `serve` (HTTP) reads: every setting is global,
+/// so `stdio --help` lists them too, apart under this heading.
+const HTTP_ONLY: &str = "HTTP options (serve only; stdio ignores them)";
+
 /// Every setting; each is also a key of the TOML file given with `--config`.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -119,15 +123,15 @@ pub struct Options {
     #[arg(long, global = true, env = "CLERK_MCP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// HTTP: how callers sign in.
-    #[arg(long, global = true, env = "CLERK_MCP_AUTH", value_enum, default_value_t = AuthKind::Builtin)]
+    #[arg(help_heading = HTTP_ONLY, long, global = true, env = "CLERK_MCP_AUTH", value_enum, default_value_t = AuthKind::Builtin)]
     pub auth: AuthKind,
     /// HTTP with --auth external: the authorization server's issuer URL; its RFC 8414 or
     /// OpenID metadata must name a jwks_uri.
-    #[arg(long, global = true, env = "CLERK_MCP_ISSUER", value_name = "URL")]
+    #[arg(help_heading = HTTP_ONLY, long, global = true, env = "CLERK_MCP_ISSUER", value_name = "URL")]
     pub issuer: Option<String>,
     /// HTTP: the server's external base URL (e.g. https://mcp.example.com); tokens must be
     /// issued for its /mcp. [default: http://LISTEN_ADDRESS]
-    #[arg(long, global = true, env = "CLERK_MCP_PUBLIC_URL", value_name = "URL")]
+    #[arg(help_heading = HTTP_ONLY, long, global = true, env = "CLERK_MCP_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// Where sign-ins (with --auth builtin) and idempotency keys are stored: sqlite://PATH, or
     /// postgres://USER:PASSWORD@HOST/DATABASE for replicas that share them (set it in the
@@ -136,11 +140,12 @@ pub struct Options {
     #[arg(long, global = true, env = "CLERK_MCP_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
     /// HTTP: the address to listen on.
-    #[arg(long, global = true, env = "CLERK_MCP_LISTEN", value_name = "ADDRESS", default_value = "127.0.0.1:8787")]
+    #[arg(help_heading = HTTP_ONLY, long, global = true, env = "CLERK_MCP_LISTEN", value_name = "ADDRESS", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
     /// HTTP: Host header values accepted, comma-separated (DNS-rebinding protection); the
     /// host of --public-url is always accepted.
     #[arg(
+        help_heading = HTTP_ONLY,
         long = "allowed-host",
         global = true,
         env = "CLERK_MCP_ALLOWED_HOSTS",
@@ -151,36 +156,36 @@ pub struct Options {
     pub allowed_hosts: Vec<String>,
     /// HTTP: Origin header values accepted from browsers, comma-separated; requests with
     /// another Origin get 403. [default: http://localhost:PORT and http://127.0.0.1:PORT]
-    #[arg(long = "allowed-origin", global = true, env = "CLERK_MCP_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
+    #[arg(help_heading = HTTP_ONLY, long = "allowed-origin", global = true, env = "CLERK_MCP_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
     pub allowed_origins: Option<Vec<String>>,
     /// HTTP with --auth builtin: proxies (addresses or CIDR networks, comma-separated) whose
     /// X-Forwarded-For names the client for the per-address limits on sign-in. None by default:
     /// the connection's peer is the client.
-    #[arg(long = "trusted-proxy", global = true, env = "CLERK_MCP_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR")]
+    #[arg(help_heading = HTTP_ONLY, long = "trusted-proxy", global = true, env = "CLERK_MCP_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDR")]
     pub trusted_proxies: Vec<String>,
     /// HTTP with --auth builtin: files of the ES256 keys access tokens are signed with (PKCS#8,
     /// PEM or DER), comma-separated: the first signs; every one verifies and is published in
     /// the JWKS, so that a key can be rotated without signing anyone out. Required with a
     /// postgres:// database, where every replica must sign with the same keys.
     /// [default: DATA_DIR/oauth/signing-key.p8, generated on first start]
-    #[arg(long = "signing-key-file", global = true, env = "CLERK_MCP_SIGNING_KEY_FILES", value_delimiter = ',', value_name = "PATH")]
+    #[arg(help_heading = HTTP_ONLY, long = "signing-key-file", global = true, env = "CLERK_MCP_SIGNING_KEY_FILES", value_delimiter = ',', value_name = "PATH")]
     pub signing_key_files: Vec<PathBuf>,
     /// HTTP with --auth builtin: app schemes a client may register redirect URIs with, beside
     /// https, http on loopback, reverse-DNS schemes (com.example.app) and known clients'
     /// (cursor), comma-separated.
-    #[arg(long = "redirect-scheme", global = true, env = "CLERK_MCP_REDIRECT_SCHEMES", value_delimiter = ',', value_name = "SCHEME")]
+    #[arg(help_heading = HTTP_ONLY, long = "redirect-scheme", global = true, env = "CLERK_MCP_REDIRECT_SCHEMES", value_delimiter = ',', value_name = "SCHEME")]
     pub redirect_schemes: Vec<String>,
     /// HTTP: seconds a legacy MCP session may stay idle before its memory is freed; its next
     /// request restores it from the database (the client sees no difference).
-    #[arg(long, global = true, env = "CLERK_MCP_SESSION_IDLE_TIMEOUT", value_name = "SECONDS", default_value_t = 300)]
+    #[arg(help_heading = HTTP_ONLY, long, global = true, env = "CLERK_MCP_SESSION_IDLE_TIMEOUT", value_name = "SECONDS", default_value_t = 300)]
     pub session_idle_timeout: u64,
     /// HTTP: on SIGTERM or Ctrl-C, how long /readyz answers 503 while requests are still
     /// served, so that a load balancer's health checks move traffic away before the listener
     /// closes. Behind a balancer, set it above the check interval times its fall count.
-    #[arg(long, global = true, env = "CLERK_MCP_UNREADY_BEFORE_SHUTDOWN_MS", value_name = "MS", default_value_t = 0)]
+    #[arg(help_heading = HTTP_ONLY, long, global = true, env = "CLERK_MCP_UNREADY_BEFORE_SHUTDOWN_MS", value_name = "MS", default_value_t = 0)]
     pub unready_before_shutdown_ms: u64,
     /// HTTP: the largest request body accepted, in bytes.
-    #[arg(long, global = true, env = "CLERK_MCP_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = 1024 * 1024)]
+    #[arg(help_heading = HTTP_ONLY, long, global = true, env = "CLERK_MCP_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
     /// Which SMS providers carry sends (`[providers]` in the TOML file).
     #[command(flatten)]

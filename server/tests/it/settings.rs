@@ -79,3 +79,19 @@ fn replicas_sharing_postgres_must_share_an_upstream_and_their_keys() {
         assert!(!refusal.contains("s3cret"), "the password stays out of the message: {refusal}");
     }
 }
+
+#[test]
+fn stdio_help_sets_the_http_only_settings_apart() {
+    let output = Command::new(env!("CARGO_BIN_EXE_clerk-mcp")).args(["stdio", "--help"]).output().expect("the binary runs");
+    let help = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = help.lines().collect();
+    let heading = lines.iter().position(|line| *line == "HTTP options (serve only; stdio ignores them):").expect("an HTTP heading");
+    // The line that introduces an option: `      --listen <ADDRESS>`.
+    let option_line = |flag: &str| lines.iter().position(|line| line.trim_start().starts_with(&format!("{flag} ")) || line.trim() == flag);
+    for http_only in ["--listen", "--auth", "--allowed-origin", "--public-url", "--max-body-bytes"] {
+        assert!(option_line(http_only).is_some_and(|at| at > heading), "{http_only} is under the HTTP heading:\n{help}");
+    }
+    for general in ["--data-dir", "--upstream", "--read-only"] {
+        assert!(option_line(general).is_some_and(|at| at < heading), "{general} is with the settings stdio reads:\n{help}");
+    }
+}
