@@ -138,32 +138,24 @@ fn tool_route(plan: &ToolPlan) -> Result<TokenStream, Diagnostic> {
     let mut steps = Vec::new();
     for argument in &plan.arguments {
         let wire_name = &argument.wire_name;
-        match (&argument.location, &argument.setter) {
-            (ArgumentLocation::Path, Some((setter, rust_type))) => {
-                let setter = format_ident!("{}", setter);
-                let rust_type = sdk_type(rust_type)?;
+        let Some((setter, rust_type)) = &argument.setter else { continue };
+        let setter = format_ident!("{}", setter);
+        let rust_type = sdk_type(rust_type)?;
+        // A path parameter is always there; a query or header parameter only when given.
+        let optional_reader = match argument.location {
+            ArgumentLocation::Path => {
                 steps.push(quote!(request = request.#setter(call.path::<#rust_type>(#wire_name)?);));
+                continue;
             }
-            (ArgumentLocation::Query, Some((setter, rust_type))) => {
-                let setter = format_ident!("{}", setter);
-                let rust_type = sdk_type(rust_type)?;
-                steps.push(quote! {
-                    if let Some(value) = call.query::<#rust_type>(#wire_name)? {
-                        request = request.#setter(value);
-                    }
-                });
+            ArgumentLocation::Query => format_ident!("query"),
+            ArgumentLocation::Header => format_ident!("header"),
+            ArgumentLocation::BodyField | ArgumentLocation::Body => continue,
+        };
+        steps.push(quote! {
+            if let Some(value) = call.#optional_reader::<#rust_type>(#wire_name)? {
+                request = request.#setter(value);
             }
-            (ArgumentLocation::Header, Some((setter, rust_type))) => {
-                let setter = format_ident!("{}", setter);
-                let rust_type = sdk_type(rust_type)?;
-                steps.push(quote! {
-                    if let Some(value) = call.header::<#rust_type>(#wire_name)? {
-                        request = request.#setter(value);
-                    }
-                });
-            }
-            _ => {}
-        }
+        });
     }
     if let Some(body_type) = &plan.body_type {
         let body_type = sdk_type(body_type)?;

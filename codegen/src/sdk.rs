@@ -134,14 +134,8 @@ fn explain_pattern_errors(file: &mut syn::File, tree: &serde_json::Value) {
         }
     }
     for item in module_items_mut(&mut file.items, "types").into_iter().flatten() {
-        let syn::Item::Impl(implementation) = item else { continue };
-        let is_from_str =
-            implementation.trait_.as_ref().and_then(|(_, path, _)| path.segments.last()).is_some_and(|last| last.ident == "FromStr");
-        let syn::Type::Path(self_type) = &*implementation.self_ty else { continue };
-        let Some(expected) = self_type.path.segments.last().and_then(|last| explained.get(&last.ident.to_string())) else { continue };
-        if !is_from_str {
-            continue;
-        }
+        let Some((implementation, type_name)) = trait_impl(item, "FromStr") else { continue };
+        let Some(expected) = explained.get(&type_name) else { continue };
         for member in &mut implementation.items {
             let syn::ImplItem::Fn(method) = member else { continue };
             for statement in &mut method.block.stmts {
@@ -220,17 +214,22 @@ fn start_required_lists_empty(file: &mut syn::File, fields: &BTreeSet<(String, S
     }
 }
 
+/// `item` when it is `impl <trait_name> for T`, with the name of `T`.
+fn trait_impl<'a>(item: &'a mut syn::Item, trait_name: &str) -> Option<(&'a mut syn::ItemImpl, String)> {
+    let syn::Item::Impl(implementation) = item else { return None };
+    let (_, trait_path, _) = implementation.trait_.as_ref()?;
+    if trait_path.segments.last()?.ident != trait_name {
+        return None;
+    }
+    let syn::Type::Path(self_type) = &*implementation.self_ty else { return None };
+    let type_name = self_type.path.segments.last()?.ident.to_string();
+    Some((implementation, type_name))
+}
+
 /// In `impl Default for T { fn default() -> Self { Self { field: Err(..), .. } } }`, the
 /// fields of `T` named in `fields` start as `Ok(Default::default())`.
 fn start_empty_in_default_impl(item: &mut syn::Item, fields: &BTreeSet<(String, String)>) {
-    let syn::Item::Impl(implementation) = item else { return };
-    let is_default =
-        implementation.trait_.as_ref().and_then(|(_, path, _)| path.segments.last()).is_some_and(|last| last.ident == "Default");
-    let syn::Type::Path(self_type) = &*implementation.self_ty else { return };
-    let Some(type_name) = self_type.path.segments.last().map(|segment| segment.ident.to_string()) else { return };
-    if !is_default {
-        return;
-    }
+    let Some((implementation, type_name)) = trait_impl(item, "Default") else { return };
     for item in &mut implementation.items {
         let syn::ImplItem::Fn(default) = item else { continue };
         for statement in &mut default.block.stmts {

@@ -94,13 +94,28 @@ fn tool_server(
     let safe_sends = safe_sends::SqlSafeSends::new(tables, settings.safety.repeat_window);
     let host = ServerHost::new(credentials, policy, safe_sends, settings.safety.clone(), &settings.tools);
     let info = Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("Clerk Chat");
-    // A tool not served has no route: it is neither listed nor callable (a call gets the
-    // answer of an unknown tool).
-    let mut router = clerk_chat::tools::tool_router();
-    for spec in clerk_chat::tools::TOOLS.iter().filter(|spec| !settings.tools.serves(spec.name)) {
-        router.remove_route(spec.name);
+    // Only the served tools are given: `ToolServer::new` drops the routes of the others.
+    Ok(ToolServer::new(host, clerk_chat::tools::tool_router(), settings.tools.served(), info, Some(instructions(upstream))))
+}
+
+/// The banner's lines about the upstream: the same over HTTP (on stdout) and stdio (on stderr).
+pub fn upstream_banner(settings: &Settings, upstream_url: &str, sandbox_inboxes: &[clerk_sandbox::SeededInbox]) -> Vec<String> {
+    if settings.upstream.is_some() {
+        return vec![format!("Upstream: {upstream_url}")];
     }
-    Ok(ToolServer::new(host, router, settings.tools.served(), info, Some(instructions(upstream))))
+    let numbers: Vec<String> = sandbox_inboxes.iter().map(|inbox| format!("{} ({})", inbox.phone, inbox.provider)).collect();
+    vec![
+        format!("Upstream: the embedded sandbox at {upstream_url} (nothing is really sent)"),
+        format!("Sandbox numbers to send from: {}", numbers.join(", ")),
+    ]
+}
+
+/// The banner's last lines, about the data directory and the tools, over HTTP and stdio.
+pub fn data_banner(settings: &Settings) -> Vec<String> {
+    vec![
+        format!("Data directory: {} (change it with --data-dir)", settings.data_dir.display()),
+        format!("Tools: {} (choose with --tools, --tool-scopes, --read-only, --exclude-tools)", settings.tools.summary()),
+    ]
 }
 
 /// Serves the tools over stdin/stdout until the client closes it. Nothing else goes to stdout.
@@ -110,17 +125,9 @@ pub async fn run_stdio(settings: &Settings) -> Result<(), StartError> {
     // The same facts as the HTTP banner, on stderr: a client's log (Claude Desktop's) is where
     // a user of stdio looks.
     eprintln!("Clerk Chat MCP server on stdio");
-    match &upstream.sandbox {
-        None => eprintln!("Upstream: {}", upstream.base_url),
-        Some(_) => {
-            eprintln!("Upstream: the embedded sandbox at {} (nothing is really sent)", upstream.base_url);
-            let numbers: Vec<String> =
-                upstream.sandbox_inboxes.iter().map(|inbox| format!("{} ({})", inbox.phone, inbox.provider)).collect();
-            eprintln!("Sandbox numbers to send from: {}", numbers.join(", "));
-        }
+    for line in upstream_banner(settings, &upstream.base_url, &upstream.sandbox_inboxes).into_iter().chain(data_banner(settings)) {
+        eprintln!("{line}");
     }
-    eprintln!("Data directory: {} (change it with --data-dir)", settings.data_dir.display());
-    eprintln!("Tools: {}", settings.tools.summary());
     let tools = tool_server(&upstream, settings, Credentials::operators(&upstream)?, state::open(&settings.database).await?)?;
     let running = tools.serve(rmcp::transport::stdio()).await.map_err(|error| StartError::Stdio(Box::new(error)))?;
     running.waiting().await.map_err(|error| StartError::Stdio(Box::new(error)))?;

@@ -79,18 +79,11 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     println!("Clerk Chat MCP server on {url}");
     println!("Add it to Claude Code with:");
     println!("  claude mcp add {} --transport http {url}", clerk_mcp::CONFIGURATION_NAME);
-    if settings.upstream.is_some() {
-        println!("Upstream: {}", server.upstream_url);
-    } else {
-        println!("Upstream: the embedded sandbox at {} (nothing is really sent)", server.upstream_url);
-        let numbers: Vec<String> = server.sandbox_inboxes.iter().map(|inbox| format!("{} ({})", inbox.phone, inbox.provider)).collect();
-        println!("Sandbox numbers to send from: {}", numbers.join(", "));
-    }
-    for line in settings.auth.banner_lines(&url, settings.api_key.is_some(), &settings.oauth_directory()) {
+    let auth = settings.auth.banner_lines(&url, settings.api_key.is_some(), &settings.oauth_directory());
+    let upstream = clerk_mcp::upstream_banner(settings, &server.upstream_url, &server.sandbox_inboxes);
+    for line in upstream.into_iter().chain(auth).chain(clerk_mcp::data_banner(settings)) {
         println!("{line}");
     }
-    println!("Data directory: {} (change it with --data-dir)", settings.data_dir.display());
-    println!("Tools: {} (choose with --tools, --tool-scopes, --read-only, --exclude-tools)", settings.tools.summary());
     let stop = server.shutdown_handle();
     tokio::spawn(async move {
         wait_for_signal().await;

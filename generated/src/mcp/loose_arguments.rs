@@ -13,12 +13,12 @@ pub(crate) fn drop_nulls_meaning_absent(arguments: &mut Map<String, Value>, sche
         if !value.is_null() || required.contains(&name.as_str()) {
             return true;
         }
-        schema.pointer(&format!("/properties/{name}")).is_some_and(accepts_null)
+        property_schema(schema, name).is_some_and(accepts_null)
     });
     // Nested objects too: a strict client (OpenAI) sends `null` for every optional field it
     // leaves out, at every depth.
     for (name, value) in arguments.iter_mut() {
-        let Some(property) = schema.pointer(&format!("/properties/{name}")) else { continue };
+        let Some(property) = property_schema(schema, name) else { continue };
         match value {
             Value::Object(object) => drop_nulls_meaning_absent(object, property),
             Value::Array(items) => {
@@ -36,7 +36,7 @@ pub(crate) fn drop_nulls_meaning_absent(arguments: &mut Map<String, Value>, sche
 /// `"2.5"`, `"true"`) is read as it; every range and pattern check still applies to the value.
 pub(crate) fn read_scalars_sent_as_strings(arguments: &mut Map<String, Value>, schema: &Value) {
     for (name, value) in arguments.iter_mut() {
-        let Some(property) = schema.pointer(&format!("/properties/{name}")) else { continue };
+        let Some(property) = property_schema(schema, name) else { continue };
         read_scalar(value, property);
     }
 }
@@ -84,4 +84,10 @@ fn accepts_null(schema: &Value) -> bool {
             .iter()
             .any(|keyword| schema.get(*keyword).and_then(Value::as_array).is_some_and(|members| members.iter().any(accepts_null))),
     }
+}
+
+/// The schema of property `name` of an object schema. A lookup rather than a JSON pointer: it
+/// runs for every argument of every call, and a name with `/` or `~` needs no escaping.
+fn property_schema<'a>(schema: &'a Value, name: &str) -> Option<&'a Value> {
+    schema.get("properties")?.get(name)
 }

@@ -65,8 +65,10 @@ impl<H: Host> Clone for ToolServer<H> {
 }
 
 impl<H: Host> ToolServer<H> {
-    /// `router` and `specs` are the generated `tool_router()` and `TOOLS`. `info` names the
-    /// server to clients; set it explicitly, rmcp's default names rmcp itself.
+    /// `router` and `specs` are the generated `tool_router()` and `TOOLS`, or the part of
+    /// `TOOLS` to serve: a route without a spec here is dropped, so that tool is neither listed
+    /// nor callable (a call gets the answer of an unknown tool). `info` names the server to
+    /// clients; set it explicitly, rmcp's default names rmcp itself.
     pub fn new(
         host: H,
         mut router: ToolRouter<ToolServer<H>>,
@@ -74,6 +76,7 @@ impl<H: Host> ToolServer<H> {
         info: Implementation,
         instructions: Option<String>,
     ) -> ToolServer<H> {
+        router.map.retain(|name, _| specs.iter().any(|spec| spec.name == name.as_ref()));
         let enabled_providers = host.enabled_providers();
         let profile = host.client_profile();
         let mut prepared = HashMap::new();

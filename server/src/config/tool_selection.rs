@@ -95,11 +95,6 @@ impl ToolSelection {
         }
     }
 
-    /// Whether a tool of this name is served.
-    pub fn serves(&self, name: &str) -> bool {
-        self.served.iter().any(|spec| spec.name == name)
-    }
-
     /// For the banner: `10 tools`, or `4 of 10 tools, read-only`.
     pub fn summary(&self) -> String {
         let all = clerk_chat::tools::TOOLS.len();
